@@ -1,0 +1,49 @@
+# `make demo` and `make test` are all a new user needs: both set up `.venv` first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# The stamp is named by a hash of the dependency declarations, not their mtime: nbdev-export rewrites
+# pyproject.toml (same content), which must not trigger a reinstall.
+DEPS_HASH := $(shell $(PYTHON) -c "import hashlib; print(hashlib.sha256(open('pyproject.toml','rb').read() + open('constraints.txt','rb').read()).hexdigest()[:16])")
+STAMP  := $(VENV)/.aaacov-installed-$(DEPS_HASH)
+DEMO_OUT ?= demo_out
+
+.PHONY: setup demo test nbtest pytest sync export clean-nbs readme docs slow clean
+
+setup: $(STAMP)
+
+# Re-runs only when the dependency declarations change (a second `make setup` is a no-op).
+$(STAMP):
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	@rm -f $(VENV)/.aaacov-installed-*
+	@touch $(STAMP)
+
+demo: setup
+	$(BIN)/python -m aaacov.demo --out $(DEMO_OUT)
+
+# 1. notebooks and package agree (nbdev-export / nbdev-clean / README change nothing)
+# 2. notebook tests (cells flagged slow/aadb are skipped here: `make slow` runs them)
+# 3. pytest (CLI, files, bad input); pytest fails when it collects no test.
+test: setup
+	$(BIN)/python tools/check_sync.py
+	$(BIN)/nbdev-test --do-print
+	$(BIN)/python -m pytest
+
+slow: setup
+	$(BIN)/nbdev-test --do-print --flags "slow"
+
+sync: export clean-nbs readme
+export: setup
+	$(BIN)/nbdev-export
+clean-nbs: setup
+	$(BIN)/nbdev-clean
+readme: setup
+	$(BIN)/python tools/readme.py
+
+# Needs Quarto (not installable on the development machines).
+docs: setup
+	$(BIN)/nbdev-docs
+
+clean:
+	rm -rf $(DEMO_OUT) _docs _proc .pytest_cache

@@ -1,0 +1,48 @@
+import warnings
+from pathlib import Path
+import numpy as np, pandas as pd, pytest
+from PIL import Image
+from aaacov.data import TARGETS
+
+RELEASE = {'train': 'Train', 'valid': 'Validation', 'test': 'TestNew'}
+
+def make_labels(n_per_split=(6, 3, 3), seed=0, prefix='img'):
+    "A small valid labels table (fname, split, TARGETS) on AADB's value grid."
+    rng = np.random.default_rng(seed)
+    rows = []
+    for split, n in zip(('train', 'valid', 'test'), n_per_split):
+        for i in range(n):
+            r = {'fname': f'{prefix}_{split}_{i}.jpg', 'split': split}
+            r.update({t: round(float(rng.integers(-5, 6)) / 5, 1) for t in TARGETS[:-1]})
+            r['score'] = round(float(rng.integers(0, 21)) / 20, 2)
+            rows.append(r)
+    return pd.DataFrame(rows)
+
+def write_csv_form(df, dest):
+    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    for split, g in df.groupby('split'):
+        g.drop(columns='split').rename(columns={'fname': 'ImageFile'}).to_csv(dest/f'imgList{RELEASE[split]}Regression_.csv', index=False)
+    return dest
+
+def write_txt_form(df, dest):
+    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    for split, g in df.groupby('split'):
+        for t in TARGETS:
+            (dest/f'imgList{RELEASE[split]}Regression_{t}.txt').write_text(
+                ''.join(f'{f} {v:g}\n' for f, v in zip(g.fname, g[t])))
+    return dest
+
+def write_images(df, root, size=(40, 30)):
+    root = Path(root); root.mkdir(parents=True, exist_ok=True)
+    for i, f in enumerate(df.fname):
+        Image.new('RGB', size if i % 2 else size[::-1], (int(255 * df.score.iat[i]), 80, 160)).save(root/f)
+    return root
+
+@pytest.fixture
+def labels(): return make_labels()
+
+@pytest.fixture
+def quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        yield
