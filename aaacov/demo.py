@@ -10,39 +10,57 @@ import time, warnings
 from pathlib import Path
 import pandas as pd
 from fastcore.script import call_parse
-from .data import aadb_labels, split_sizes, label_stats, label_corr, plot_label_hists, plot_corr_matrix
+from .data import aadb_labels, read_aadb_labels, split_sizes, label_stats, label_corr, plot_label_hists, plot_corr_matrix, TARGETS
+from .synthetic import synthetic_dataset, read_ground_truth, noise_ceiling, sweep_gallery
 
 # %% auto #0
 __all__ = ['run_demo', 'main']
 
 # %% ../nbs/90_demo.ipynb #c005
-def run_demo(out='demo_out', verbose:bool=True) -> dict:
-    "Write the AADB label statistics and plots to `out`; returns {name: path}."
+def _save(fig, path, plt):
+    fig.savefig(path, dpi=110, bbox_inches='tight'); plt.close(fig)
+
+def run_demo(out='demo_out', preset:str='small', verbose:bool=True) -> dict:
+    "Write the real AADB label statistics and the synthetic default dataset's summary to `out`; returns {name: path}."
     import matplotlib; matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
     t0, out = time.time(), Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    say = print if verbose else (lambda *a, **k: None)
+    written = {k: out/v for k, v in [('split_sizes', 'split_sizes.csv'), ('label_stats', 'label_stats.csv'), ('label_corr', 'label_corr.csv'),
+               ('label_hists_png', 'label_hists.png'), ('label_corr_png', 'label_corr.png'), ('synthetic_gallery_png', 'synthetic_gallery.png'),
+               ('synthetic_corr_png', 'synthetic_vs_real_corr.png'), ('synthetic_noise_ceiling', 'synthetic_noise_ceiling.csv')]}
+    # 1. the real AADB labels
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         labels = aadb_labels()
-    written = {'split_sizes': out/'split_sizes.csv', 'label_stats': out/'label_stats.csv',
-               'label_corr': out/'label_corr.csv', 'label_hists_png': out/'label_hists.png', 'label_corr_png': out/'label_corr.png'}
+    for w in caught: say(f"note: {w.message}")
     sizes, stats, corr = split_sizes(labels), label_stats(labels), label_corr(labels)
-    sizes.to_csv(written['split_sizes'])
-    stats.to_csv(written['label_stats'])
-    corr.to_csv(written['label_corr'])
-    fig = plot_label_hists(labels); fig.savefig(written['label_hists_png'], dpi=110); plt.close(fig)
-    ax = plot_corr_matrix(corr, title='AADB train labels: Pearson correlation')
-    ax.figure.tight_layout(); ax.figure.savefig(written['label_corr_png'], dpi=110); plt.close(ax.figure)
-    if verbose:
-        for w in caught: print(f"note: {w.message}")
-        print(f"AADB labels (shipped with aaacov): {', '.join(f'{k} {v}' for k, v in sizes.items())}")
-        print(stats.round(3).to_string())
-        print(f"wrote {len(written)} files to {out}/ in {time.time() - t0:.1f}s")
+    sizes.to_csv(written['split_sizes']); stats.to_csv(written['label_stats']); corr.to_csv(written['label_corr'])
+    _save(plot_label_hists(labels), written['label_hists_png'], plt)
+    _save(plot_corr_matrix(corr, title='AADB train labels: Pearson correlation').figure, written['label_corr_png'], plt)
+    say(f"AADB labels (shipped with aaacov): {', '.join(f'{k} {v}' for k, v in sizes.items())}")
+    say(stats.round(3).to_string())
+    # 2. the synthetic default dataset
+    t1 = time.time()
+    path = synthetic_dataset(preset, progress=verbose)
+    syn = read_aadb_labels(path)
+    truth = read_ground_truth(path).set_index('fname').loc[syn.fname].reset_index()
+    say(f"synthetic '{preset}' dataset at {path} ({len(syn)} images, ready in {time.time() - t1:.0f}s)")
+    _save(sweep_gallery(), written['synthetic_gallery_png'], plt)
+    fig, axs = plt.subplots(1, 2, figsize=(15, 6.5))
+    plot_corr_matrix(corr, 'Real AADB labels (train)', ax=axs[0], annotate=False)
+    plot_corr_matrix(label_corr(syn), f"Synthetic '{preset}' labels (train)", ax=axs[1], annotate=False)
+    _save(fig, written['synthetic_corr_png'], plt)
+    ceiling = noise_ceiling(syn, truth)
+    ceiling.to_csv(written['synthetic_noise_ceiling'])
+    say("noise ceiling (test SRCC of 5-rater labels vs latent truth): " + ', '.join(f"{k} {v:.2f}" for k, v in ceiling.items()))
+    say(f"wrote {len(written)} files to {out}/ in {time.time() - t0:.1f}s")
     return written
 
 # %% ../nbs/90_demo.ipynb #c006
 @call_parse
-def main(out:str='demo_out'):  # folder for the demo's outputs
+def main(out:str='demo_out', # folder for the demo's outputs
+         preset:str='small'):  # synthetic preset: tiny, small or full
     "Run the aaacov demo on the embedded default data."
-    run_demo(out)
+    run_demo(out, preset=preset)

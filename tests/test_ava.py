@@ -17,7 +17,7 @@ def test_read_ava(tmp_path):
     m = (c * s).sum() / c.sum()
     assert df['mean'].iat[2] == pytest.approx(m)
     assert df['std'].iat[2] == pytest.approx(np.sqrt((c * (s - m) ** 2).sum() / c.sum()))
-    assert np.allclose(df[PROB_COLS].sum(1), 1) and df.n_votes.tolist() == [124, 138, 124]
+    assert np.allclose(df[PROB_COLS].sum(axis=1), 1) and df.n_votes.tolist() == [124, 138, 124]
 
 @pytest.mark.parametrize('line,msg', [('4 1 1 2 3\n', 'expected 15 fields'),
                                       ('4 77 0 1 a 17 38 36 15 6 5 1 1 22 1396\n', 'must be integers'),
