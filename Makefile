@@ -8,7 +8,7 @@ DEPS_HASH := $(shell $(PYTHON) -c "import hashlib; print(hashlib.sha256(open('py
 STAMP  := $(VENV)/.aaacov-installed-$(DEPS_HASH)
 DEMO_OUT ?= demo_out
 
-.PHONY: setup demo test nbtest pytest sync export clean-nbs readme docs slow clean
+.PHONY: setup demo test slow sync export clean-nbs readme nbs docs clean
 
 setup: $(STAMP)
 
@@ -41,6 +41,10 @@ clean-nbs: setup
 	$(BIN)/nbdev-clean
 readme: setup
 	$(BIN)/python tools/readme.py
+
+# Run every notebook (or NBS="nbs/05_losses.ipynb ...") top to bottom, saving outputs; then `make sync`.
+nbs: setup
+	$(BIN)/python tools/run_nbs.py $(NBS)
 
 # Needs Quarto (not installable on the development machines).
 docs: setup

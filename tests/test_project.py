@@ -29,13 +29,17 @@ def test_nbdev3_layout():
     for pkg in ('torch', 'torchvision', 'fastai', 'pandas', 'matplotlib', 'scipy', 'safetensors'): assert pkg in deps
 
 def test_demo_command_writes_its_outputs(tmp_path):
-    r = subprocess.run([sys.executable, '-m', 'aaacov.demo', '--out', str(tmp_path/'out'), '--preset', 'tiny'],
+    r = subprocess.run([sys.executable, '-m', 'aaacov.demo', '--out', str(tmp_path/'out'), '--preset', 'tiny', '--size', '64'],
                        capture_output=True, text=True, timeout=300,
                        env={**os.environ, 'MPLBACKEND': 'Agg', 'AAACOV_DATA': str(tmp_path/'cache')})
     assert r.returncode == 0, r.stderr
     names = sorted(p.name for p in (tmp_path/'out').iterdir())
-    assert names == ['label_corr.csv', 'label_corr.png', 'label_hists.png', 'label_stats.csv', 'split_sizes.csv',
-                     'synthetic_gallery.png', 'synthetic_noise_ceiling.csv', 'synthetic_vs_real_corr.png']
+    assert names == ['label_corr.csv', 'label_corr.png', 'label_hists.png', 'label_stats.csv', 'model', 'split_sizes.csv',
+                     'synthetic_gallery.png', 'synthetic_noise_ceiling.csv', 'synthetic_vs_real_corr.png',
+                     'test_predictions.png', 'test_srcc.csv']
+    assert sorted(p.name for p in (tmp_path/'out'/'model').iterdir()) == ['config.json', 'model.safetensors']
+    srcc = pd.read_csv(tmp_path/'out'/'test_srcc.csv', index_col=0)
+    assert list(srcc.columns) == ['SRCC', 'PLCC', 'KRCC', 'noise ceiling'] and srcc.index[-1] == 'average'
     assert len(list((tmp_path/'cache').glob('synthetic-tiny-seed0/images/*.jpg'))) == 64
     assert pd.read_csv(tmp_path/'out'/'split_sizes.csv', index_col=0)['images'].tolist() == [8458, 373, 1000]
     assert (tmp_path/'out'/'label_corr.png').read_bytes()[:4] == b'\x89PNG'

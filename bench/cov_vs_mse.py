@@ -1,0 +1,42 @@
+"""Training-step time of the covariance loss vs MSE on the same model and batch, measured in one run.
+
+Same backbone, same batch, same optimiser (AdamW); only the head width (m + m^2 vs m outputs) and the loss differ.
+Steps alternate between the two so that machine drift (+-25 % here) hits both alike; the ratio of medians is printed.
+Goal (issue 5): <= 1.05x.  Usage: python bench/cov_vs_mse.py [--arch mobilenet_v2] [--size 224] [--bs 32] [--steps 6]
+"""
+import argparse, statistics, time, warnings
+warnings.filterwarnings("ignore", category=FutureWarning)
+import torch
+from fastai.optimizer import Adam
+from fastai.losses import MSELossFlat
+from aaacov.learner import create_model
+from aaacov.losses import CovarianceLoss
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--arch', default='mobilenet_v2'); ap.add_argument('--size', type=int, default=224)
+    ap.add_argument('--bs', type=int, default=32); ap.add_argument('--steps', type=int, default=6)
+    a = ap.parse_args()
+    torch.manual_seed(0)
+    m = 12
+    x, y = torch.randn(a.bs, 3, a.size, a.size), torch.randn(a.bs, m)
+    setups = {}
+    for loss in ('mse', 'cov'):
+        model = create_model(a.arch, m, loss, pretrained=False).train()
+        opt = Adam(list(model.parameters()), lr=1e-4, mom=0.9, sqr_mom=0.99, wd=1e-2, decouple_wd=True)
+        setups[loss] = (model, opt, CovarianceLoss(m) if loss == 'cov' else MSELossFlat())
+    def step(loss):
+        model, opt, lf = setups[loss]
+        t = time.perf_counter()
+        l = lf(model(x), y); l.backward(); opt.step(); opt.zero_grad()
+        return time.perf_counter() - t
+    for loss in setups: step(loss)                      # warm-up
+    times = {'mse': [], 'cov': []}
+    for _ in range(a.steps):
+        for loss in ('mse', 'cov'): times[loss].append(step(loss))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"machine: {torch.get_num_threads()} threads; {a.arch}, batch {a.bs} at {a.size}px, {a.steps} alternating steps each")
+    for k in ('mse', 'cov'): print(f"  {k}: median {med[k]:.3f}s per step ({a.bs / med[k]:.1f} images/s)")
+    print(f"covariance vs MSE training step: {med['cov'] / med['mse']:.3f}x")
+
+if __name__ == '__main__': main()
