@@ -35,8 +35,17 @@ def main():
     for _ in range(a.steps):
         for loss in ('mse', 'cov'): times[loss].append(step(loss))
     med = {k: statistics.median(v) for k, v in times.items()}
+    # the losses alone (forward + backward on the head's outputs): the part of the step that differs
+    out_c = torch.randn(a.bs, m + m * m, requires_grad=True); out_m = torch.randn(a.bs, m, requires_grad=True)
+    loss_t = {}
+    for name, f in (('cov', lambda: CovarianceLoss(m)(out_c, y)), ('mse', lambda: MSELossFlat()(out_m, y))):
+        for _ in range(5): f().backward()
+        t = time.perf_counter()
+        for _ in range(100): f().backward()
+        loss_t[name] = (time.perf_counter() - t) / 100
     print(f"machine: {torch.get_num_threads()} threads; {a.arch}, batch {a.bs} at {a.size}px, {a.steps} alternating steps each")
-    for k in ('mse', 'cov'): print(f"  {k}: median {med[k]:.3f}s per step ({a.bs / med[k]:.1f} images/s)")
+    for k in ('mse', 'cov'): print(f"  {k}: median {med[k]:.3f}s per step ({a.bs / med[k]:.1f} images/s); loss alone {loss_t[k] * 1e3:.2f} ms")
+    print(f"  loss difference as a share of the MSE step: {(loss_t['cov'] - loss_t['mse']) / med['mse']:.2e}")
     print(f"covariance vs MSE training step: {med['cov'] / med['mse']:.3f}x")
 
 if __name__ == '__main__': main()
