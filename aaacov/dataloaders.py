@@ -139,22 +139,23 @@ def aadb_block(targets=TARGETS, size=224, flip:bool=True, stats=None, resize_met
                      splitter=split_by_column, item_tfms=item_tfms, n_inp=1)
 
 # %% ../nbs/01_dataloaders.ipynb #c019
-def _check_items(labels:pd.DataFrame, targets) -> None:
+def _check_table(labels:pd.DataFrame, targets) -> None:
+    "Raise a clear error unless `labels` has image paths and valid values for `targets`."
     if 'path' not in labels.columns:
         raise ValueError("the labels have no `path` column: call `match_images(labels, image_root)` first, or pass `root=`.")
     unknown = [t for t in targets if t not in labels.columns]
     if unknown: raise ValueError(f"target(s) {unknown} are not columns of the labels ({list(labels.columns)}).")
     validate_labels(labels, targets=list(targets))
-    for s in ('train', 'valid'):
-        if not (labels.split == s).any():
-            raise ValueError(f"no `{s}` rows in the labels (splits present: {sorted(labels.split.unique())}).")
 
 def aadb_dataloaders(labels:pd.DataFrame, root=None, targets=TARGETS, size=224, bs:int=32, standardize:bool=False,
                      flip:bool=True, num_workers:int|None=None, **kwargs) -> DataLoaders:
     "fastai `DataLoaders` (train/valid from the `split` column) for an AADB-format labels table."
     if root is not None: labels = match_images(labels, root)
     targets = list(targets)
-    _check_items(labels, targets)
+    _check_table(labels, targets)
+    for s in ('train', 'valid'):
+        if not (labels.split == s).any():
+            raise ValueError(f"no `{s}` rows in the labels (splits present: {sorted(labels.split.unique())}).")
     stats = target_stats(labels, targets) if standardize else None
     items = labels[labels.split.isin(['train', 'valid'])].reset_index(drop=True)
     if num_workers is not None: kwargs['num_workers'] = num_workers
@@ -167,7 +168,7 @@ def aadb_test_dl(dls:DataLoaders, labels:pd.DataFrame, split:str='test', **kwarg
     "A labelled `DataLoader` of the `split` rows (with `path`), processed like the validation set."
     rows = labels[labels.split == split].reset_index(drop=True)
     if len(rows) == 0: raise ValueError(f"no `{split}` rows in the labels")
-    _check_items(pd.concat([rows.assign(split='train'), rows.assign(split='valid')]), getattr(dls, 'targets', TARGETS))
+    _check_table(rows, getattr(dls, 'targets', TARGETS))
     return dls.test_dl(rows, with_labels=True, **kwargs)
 
 def decode_targets(dls:DataLoaders, preds) -> torch.Tensor:
