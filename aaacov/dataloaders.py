@@ -24,7 +24,7 @@ from .data import TARGETS, match_images, validate_labels
 # %% auto #0
 __all__ = ['ImageLoadError', 'to_rgb8', 'load_photo', 'PILPhoto', 'TensorTargets', 'DecodedTargets', 'TargetsSetup',
            'StandardizeTargets', 'target_stats', 'TargetsBlock', 'split_by_column', 'aadb_block', 'aadb_dataloaders',
-           'aadb_test_dl', 'decode_targets']
+           'aadb_test_dl', 'target_norm', 'decode_targets']
 
 # %% ../nbs/01_dataloaders.ipynb #c007
 class ImageLoadError(Exception):
@@ -171,9 +171,11 @@ def aadb_test_dl(dls:DataLoaders, labels:pd.DataFrame, split:str='test', **kwarg
     _check_table(rows, getattr(dls, 'targets', TARGETS))
     return dls.test_dl(rows, with_labels=True, **kwargs)
 
+def target_norm(dls:DataLoaders):
+    "The DataLoaders' `StandardizeTargets` transform (its `mean` and `std` per target), or None if targets are raw."
+    return next((t for t in dls.after_batch.fs if isinstance(t, StandardizeTargets)), None)
+
 def decode_targets(dls:DataLoaders, preds) -> torch.Tensor:
     "Map model outputs/targets in the DataLoaders' (possibly standardised) units back to label units."
-    preds = torch.as_tensor(preds)
-    for t in reversed(dls.after_batch.fs):
-        if isinstance(t, StandardizeTargets): preds = preds * t.std.to(preds.device) + t.mean.to(preds.device)
-    return preds
+    preds, norm = torch.as_tensor(preds), target_norm(dls)
+    return preds if norm is None else preds * norm.std.to(preds.device) + norm.mean.to(preds.device)

@@ -6,7 +6,7 @@ Docs: https://aaacov.github.io/aaacov/learner.html.md"""
 
 # %% ../nbs/07_learner.ipynb #c003
 from __future__ import annotations
-import json, warnings
+import json
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -19,13 +19,13 @@ from fastai.losses import MSELossFlat
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from fastai.vision.augment import Normalize
-from fastai.torch_core import params, TensorBase
+from fastai.torch_core import params
 from fastcore.basics import store_attr
 from .data import TARGETS
 from .backbones import create_backbone, IMAGENET_MEAN, IMAGENET_STD
 from .losses import CovarianceLoss, n_cov_outputs, cov_summary
 from .metrics import mean_corr, target_corr, mean_sigma, target_table
-from .dataloaders import StandardizeTargets
+from .dataloaders import target_norm
 
 # %% auto #0
 __all__ = ['ARCHS', 'create_body', 'PooledHead', 'init_cov_head', 'AestheticModel', 'aesthetic_splitter', 'create_model',
@@ -76,9 +76,8 @@ def create_model(arch:str='mobilenet_v2', m:int=12, loss:str='cov', param:str='g
 
 # %% ../nbs/07_learner.ipynb #c009
 def _target_std(dls):
-    for t in dls.after_batch.fs:
-        if isinstance(t, StandardizeTargets): return t.std.numpy()
-    return None
+    norm = target_norm(dls)
+    return None if norm is None else norm.std.numpy()
 
 class CovStatsCallback(Callback):
     "After each validation: the mean predicted sigma per target (label units) and the mean predicted correlation matrix."
@@ -127,17 +126,13 @@ def cov_learner(dls:DataLoaders, arch:str='mobilenet_v2', loss:str='cov', param:
     return learn
 
 # %% ../nbs/07_learner.ipynb #c013
-def _target_mean(dls):
-    for t in dls.after_batch.fs:
-        if isinstance(t, StandardizeTargets): return t.mean.numpy()
-    return None
-
 def predict_distribution(learn:Learner, dl=None, preds=None) -> dict:
     "Per image, in label units: `mu` (n x m), `sigma` (n x m), `cov` and `corr` (n x m x m; None for the MSE loss)."
     if preds is None: preds, _ = learn.get_preds(dl=dl)
     cfg = learn.aaacov_config; m = cfg['m']
-    mean, std = _target_mean(learn.dls), _target_std(learn.dls)
-    mean = np.zeros(m) if mean is None else mean.astype(np.float64); std = np.ones(m) if std is None else std.astype(np.float64)
+    norm = target_norm(learn.dls)
+    mean = np.zeros(m) if norm is None else norm.mean.double().numpy()
+    std = np.ones(m) if norm is None else norm.std.double().numpy()
     if cfg['loss'] != 'cov':
         return {'mu': preds[:, :m].double().numpy() * std + mean, 'sigma': None, 'cov': None, 'corr': None}
     s = cov_summary(preds, m, cfg['param'], std)
@@ -218,10 +213,10 @@ def save_model(learn:Learner, path) -> Path:
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in learn.model.state_dict().items()}
     save_file(state, str(path/'model.safetensors'))
-    mean, std = _target_mean(learn.dls), _target_std(learn.dls)
+    norm = target_norm(learn.dls)
     size = next((getattr(t, 'size', None) for t in learn.dls.after_item.fs if type(t).__name__ == 'Resize'), None)
     cfg = {**learn.aaacov_config, 'pretrained': False, 'size': list(size) if size is not None else None,
-           'target_mean': None if mean is None else mean.tolist(), 'target_std': None if std is None else std.tolist(),
+           'target_mean': None if norm is None else norm.mean.tolist(), 'target_std': None if norm is None else norm.std.tolist(),
            'normalize': {'mean': list(IMAGENET_MEAN), 'std': list(IMAGENET_STD)}, 'aaacov_version': __version__}
     (path/'config.json').write_text(json.dumps(cfg, indent=1) + '\n')
     return path
