@@ -99,9 +99,8 @@ class CovarianceLoss(nn.Module):
 def cov_summary(out:torch.Tensor, m:int=12, param:str='gram', std=None) -> dict:
     "mu, Sigma = S^-1, per-target sigma and the correlation matrix of each item; `std` (per target) rescales to label units."
     with torch.no_grad():
-        mu, S = cov_params(out.detach(), m, param)
-        cov = torch.cholesky_inverse(torch.linalg.cholesky(S.double()))
-        mu = mu.double()
+        mu, S = cov_params(out.detach().double(), m, param)   # formed in float64, like the loss
+        cov = torch.cholesky_inverse(torch.linalg.cholesky(S))
         if std is not None:
             std = torch.as_tensor(std, dtype=torch.float64, device=cov.device)
             cov = cov * std[:, None] * std[None, :]
