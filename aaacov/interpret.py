@@ -11,10 +11,11 @@ import torch.nn.functional as F
 from PIL import Image
 from .data import TARGETS, DISPLAY_NAMES, plot_corr_matrix
 from .dataloaders import load_photo, target_norm
-from .learner import PooledHead, predict_distribution
+from .learner import PooledHead, MultiBlockBody, predict_distribution
 
 # %% auto #0
-__all__ = ['attribute_maps', 'show_attribute_maps', 'pointing_game', 'corr_matrix_distance', 'plot_corr']
+__all__ = ['RATING_COLS', 'attribute_maps', 'gradcam_maps', 'show_attribute_maps', 'pointing_game', 'corr_matrix_distance',
+           'plot_corr', 'plot_image_corr', 'load_ratings', 'human_consistency']
 
 # %% ../nbs/09_interpret.ipynb #c005
 def _as_photo(img): return img.convert('RGB') if isinstance(img, Image.Image) else load_photo(img)
@@ -26,22 +27,46 @@ def _photo_dl(learn, photo):
 def attribute_maps(learn, img, targets=None) -> dict:
     "{target: heat map (H x W, the image's resolution)} by class activation mapping of the pooled linear head."
     head = learn.model[1]
-    if not isinstance(head, PooledHead):
-        raise NotImplementedError("attribute_maps needs a pool -> linear head (every cov_learner model has one); Grad-CAM for other heads is not built yet.")
     names = learn.aaacov_config['targets']
     targets = list(targets or names)
     photo = _as_photo(img)
     xb = _photo_dl(learn, photo).one_batch()[0]
+    if not isinstance(head, PooledHead):   # any other head: Grad-CAM on the body's output
+        maps = gradcam_maps(learn.model, learn.model[0], xb, [names.index(t) for t in targets], (photo.height, photo.width))
+        return dict(zip(targets, maps))
     learn.model.eval()
-    with torch.inference_mode(): fmap = learn.model[0](xb)[0]                    # C x h x w
-    W = head.linear.weight[[names.index(t) for t in targets]]                     # rows of the means
-    cams = torch.einsum('kc,chw->khw', W.detach().to(fmap), fmap)
+    body, size = learn.model[0], (photo.height, photo.width)
+    W = head.linear.weight[[names.index(t) for t in targets]].detach()           # rows of the means
+    with torch.inference_mode():
+        fmaps = body.block_maps(xb) if isinstance(body, MultiBlockBody) else [body(xb)]
+        up, start = 0, 0
+        for fm in fmaps:   # multi-block (Malu): each block's map with its slice of the weights, summed at image size
+            c = fm.shape[1]
+            cams = torch.einsum('kc,chw->khw', W[:, start:start + c].to(fm), fm[0]); start += c
+            up = up + F.interpolate(cams[None], size=size, mode='bilinear', align_corners=False)[0]
     norm = target_norm(learn.dls)
-    if norm is not None: cams = cams * norm.std[[names.index(t) for t in targets]].to(cams)[:, None, None]   # label units
-    up = F.interpolate(cams[None], size=(photo.height, photo.width), mode='bilinear', align_corners=False)[0]
+    if norm is not None: up = up * norm.std[[names.index(t) for t in targets]].to(up)[:, None, None]   # label units
     return {t: up[i].cpu().numpy() for i, t in enumerate(targets)}
 
-# %% ../nbs/09_interpret.ipynb #c006
+# %% ../nbs/09_interpret.ipynb #c007
+def gradcam_maps(model:torch.nn.Module, layer:torch.nn.Module, xb:torch.Tensor, outputs:list, size:tuple) -> list:
+    "Grad-CAM maps (rectified, upsampled to `size`) of output columns `outputs` w.r.t. `layer`'s activations, for xb[0]."
+    acts = {}
+    h = layer.register_forward_hook(lambda mod, i, o: acts.__setitem__('a', o))
+    try:
+        model.eval()
+        with torch.enable_grad():
+            out = model(xb[:1])
+            a = acts['a']
+            maps = []
+            for j in outputs:
+                g, = torch.autograd.grad(out[0, j], a, retain_graph=True)
+                cam = torch.relu((g.mean((2, 3), keepdim=True) * a).sum(1))           # 1 x h x w
+                maps.append(F.interpolate(cam[None].detach(), size=size, mode='bilinear', align_corners=False)[0, 0].numpy())
+    finally: h.remove()
+    return maps
+
+# %% ../nbs/09_interpret.ipynb #c008
 def show_attribute_maps(learn, img, targets=None, ncols:int=4, alpha:float=0.5, path=None):
     "Grid of the photo with each attribute's map overlaid, titled with its predicted value ± sigma; optionally saved as PNG."
     import matplotlib.pyplot as plt
@@ -63,7 +88,7 @@ def show_attribute_maps(learn, img, targets=None, ncols:int=4, alpha:float=0.5, 
     if path is not None: fig.savefig(path, dpi=110, bbox_inches='tight')
     return fig
 
-# %% ../nbs/09_interpret.ipynb #c008
+# %% ../nbs/09_interpret.ipynb #c010
 def pointing_game(learn, items:pd.DataFrame, truth:pd.DataFrame, targets=('DoF', 'Object', 'RuleOfThirds')) -> pd.DataFrame:
     "Per target: how often the map's peak is inside the subject box, against chance (the mean box area share)."
     truth = truth.set_index('fname')
@@ -77,7 +102,7 @@ def pointing_game(learn, items:pd.DataFrame, truth:pd.DataFrame, targets=('DoF',
             hits[t].append(g.box_x0 <= x + 0.5 <= g.box_x1 and g.box_y0 <= y + 0.5 <= g.box_y1)
     return pd.DataFrame({'hit rate': {t: np.mean(h) for t, h in hits.items()}, 'chance': np.mean(chance), 'images': len(items)})
 
-# %% ../nbs/09_interpret.ipynb #c010
+# %% ../nbs/09_interpret.ipynb #c012
 def corr_matrix_distance(pred, true) -> dict:
     "Mean |corr(pred) - corr(true)| over all entries and over the off-diagonal ones (n x targets arrays)."
     p, t = np.corrcoef(np.asarray(pred, dtype=float), rowvar=False), np.corrcoef(np.asarray(true, dtype=float), rowvar=False)
@@ -97,3 +122,57 @@ def plot_corr(pred, true, targets=TARGETS, title:str=''):
     if title: fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/09_interpret.ipynb #c021
+def plot_image_corr(learn, img, population:pd.DataFrame|None=None, title:str=''):
+    "The per-image predicted correlation matrix (from Sigma) beside the population label correlation; returns the figure."
+    import matplotlib.pyplot as plt
+    names = learn.aaacov_config['targets']
+    if learn.aaacov_config['loss'] != 'cov': raise ValueError("per-image correlations need a covariance model (loss='cov')")
+    with learn.no_bar(): raw, _ = learn.get_preds(dl=_photo_dl(learn, _as_photo(img)))
+    corr = pd.DataFrame(predict_distribution(learn, preds=raw)['corr'][0], index=names, columns=names)
+    n = 2 if population is not None else 1
+    fig, axs = plt.subplots(1, n, figsize=(7.5 * n, 6.5), squeeze=False)
+    plot_corr_matrix(corr, title or 'predicted for this photo (from its Σ)', ax=axs[0, 0], annotate=False)
+    if population is not None: plot_corr_matrix(population[names].corr(), 'population (labels)', ax=axs[0, 1], annotate=False)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/09_interpret.ipynb #c023
+RATING_COLS = ['fname', 'rater', 'score_rating']
+
+def load_ratings(path) -> pd.DataFrame:
+    "A per-rater ratings file (`fname`, `rater`, `score_rating`, optional attribute votes), checked."
+    from pathlib import Path
+    path = Path(path)
+    if path.is_dir(): path = path/'ratings.csv'
+    if not path.is_file(): raise FileNotFoundError(f"{path}: no per-rater ratings file (expected columns {RATING_COLS} + attribute votes).")
+    df = pd.read_csv(path)
+    missing = [c for c in RATING_COLS if c not in df.columns]
+    if missing: raise ValueError(f"{path}: missing column(s) {missing}; found {list(df.columns)}.")
+    if df[RATING_COLS].isna().any().any():
+        i = int(np.flatnonzero(df[RATING_COLS].isna().any(axis=1).to_numpy())[0])
+        raise ValueError(f"{path}, line {i + 2}: empty fname, rater or score_rating.")
+    if (dup := df.duplicated(['fname', 'rater'])).any():
+        raise ValueError(f"{path}, line {int(np.flatnonzero(dup.to_numpy())[0]) + 2}: rater {df.rater[dup].iat[0]} rated {df.fname[dup].iat[0]} twice.")
+    return df
+
+def human_consistency(ratings:pd.DataFrame, column:str='score_rating', thresholds=(0, 100, 200), min_images:int=3) -> pd.DataFrame:
+    "Per group of raters (more than `t` images rated): count and mean SRCC vs the others' mean and vs the full mean."
+    from scipy.stats import spearmanr
+    g = ratings.groupby('fname')[column]
+    total, count = g.transform('sum'), g.transform('count')
+    r = ratings.assign(others=(total - ratings[column]) / (count - 1), everyone=total / count)
+    r = r[count > 1]
+    per_rater = []
+    for rater, d in r.groupby('rater'):
+        if len(d) < min_images or d[column].nunique() < 2: continue
+        per_rater.append({'rater': rater, 'images': len(d), 'srcc_vs_others': spearmanr(d[column], d.others)[0],
+                          'srcc_vs_label': spearmanr(d[column], d.everyone)[0]})
+    per_rater = pd.DataFrame(per_rater)
+    rows = {f"> {t} images": {'raters': int((sel := per_rater[per_rater.images > t]).shape[0]),
+                               'SRCC vs mean of others': sel.srcc_vs_others.mean(), 'SRCC vs label (Kong)': sel.srcc_vs_label.mean()}
+            for t in thresholds}
+    out = pd.DataFrame(rows).T
+    out.attrs['per_rater'] = per_rater
+    return out

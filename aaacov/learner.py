@@ -28,9 +28,10 @@ from .metrics import mean_corr, target_corr, mean_sigma, target_table
 from .dataloaders import target_norm
 
 # %% auto #0
-__all__ = ['ARCHS', 'create_body', 'PooledHead', 'init_cov_head', 'AestheticModel', 'aesthetic_splitter', 'create_model',
-           'CovStatsCallback', 'default_metrics', 'cov_learner', 'predict_distribution', 'evaluate',
-           'pooled_body_features', 'head_learner', 'fit_head', 'save_model', 'ModelFileError', 'load_model']
+__all__ = ['ARCHS', 'MALU_WEIGHTS', 'create_body', 'PooledHead', 'init_cov_head', 'AestheticModel', 'aesthetic_splitter',
+           'create_model', 'block_names', 'MultiBlockBody', 'WeightedMSELoss', 'CovStatsCallback', 'default_metrics',
+           'cov_learner', 'predict_distribution', 'evaluate', 'pooled_body_features', 'head_learner', 'fit_head',
+           'save_model', 'ModelFileError', 'load_model']
 
 # %% ../nbs/07_learner.ipynb #c006
 _BODY = {'mobilenet_v2': lambda m: (m.features, 1280), 'alexnet': lambda m: (m.features, 256),
@@ -67,14 +68,57 @@ class AestheticModel(nn.Sequential):
 
 def aesthetic_splitter(model): return [params(model[0]), params(model[1])]
 
-def create_model(arch:str='mobilenet_v2', m:int=12, loss:str='cov', param:str='gram', pretrained:bool=True) -> AestheticModel:
-    "Backbone body + pooled linear head with m outputs (MSE) or m + precision parameters (covariance)."
+def create_model(arch:str='mobilenet_v2', m:int=12, loss:str='cov', param:str='gram', pretrained:bool=True,
+                 multiblock:bool=False) -> AestheticModel:
+    "Backbone body (or its multi-block pooling) + pooled linear head with m outputs (MSE) or m + precision parameters."
     body, nf = create_body(arch, pretrained)
+    if multiblock:
+        body = MultiBlockBody(body, block_names(body, arch)); nf = sum(body.channels)
     head = PooledHead(nf, n_cov_outputs(m, param) if loss == 'cov' else m)
     if loss == 'cov': init_cov_head(head.linear, m, param)
     return AestheticModel(body, head)
 
 # %% ../nbs/07_learner.ipynb #c009
+def block_names(body:nn.Module, arch:str) -> list:
+    "Names (within `body`) of the blocks whose outputs the multi-block model pools."
+    if arch.startswith('resnet'):   # body = conv1, bn1, relu, maxpool, layer1..layer4
+        return [f"{i}.{j}" for i in range(4, 8) for j in range(len(body[i]))]
+    if arch == 'mobilenet_v2': return [str(i) for i in range(1, 18)]
+    if arch == 'alexnet': return ['1', '4', '7', '9', '11']
+    raise ValueError(f"no block list for {arch!r}; pass block names explicitly")
+
+class MultiBlockBody(nn.Module):
+    "Runs `body`, global-average-pools the output of every named block, and concatenates them (N x C_total x 1 x 1)."
+    def __init__(self, body:nn.Module, names:list):
+        super().__init__()
+        self.body, self.names = body, list(names)
+        mods = dict(body.named_modules())
+        self._outs = {}
+        for k, n in enumerate(self.names): mods[n].register_forward_hook(lambda mod, i, o, k=k: self._outs.__setitem__(k, o))
+        with torch.no_grad():
+            was = body.training; body.eval(); body(torch.zeros(1, 3, 64, 64)); body.train(was)
+        self.channels = [self._outs[k].shape[1] for k in range(len(self.names))]
+    def block_maps(self, x) -> list:
+        "The feature map of every block for input `x`."
+        self._outs.clear(); self.body(x)
+        return [self._outs[k] for k in range(len(self.names))]
+    def forward(self, x): return torch.cat([f.mean((2, 3)) for f in self.block_maps(x)], 1)[..., None, None]
+
+# %% ../nbs/07_learner.ipynb #c010
+MALU_WEIGHTS = {**{a: 0.5 for a in TARGETS}, 'score': 1.0, 'MotionBlur': 0.0, 'Repetition': 0.0, 'Symmetry': 0.0}
+
+class WeightedMSELoss(nn.Module):
+    "Mean over the batch of sum_j w_j (mu_j - y_j)^2 / sum_j w_j: Malu et al.'s per-target weighting (weight 0 = not trained)."
+    def __init__(self, weights):
+        super().__init__()
+        self.register_buffer('w', torch.as_tensor(weights, dtype=torch.float32))
+    def forward(self, out, y):
+        w = self.w.to(out)
+        return ((out[:, :len(w)] - y.reshape(out.shape[0], -1)) ** 2 * w).sum(1).mean() / w.sum()
+    def activation(self, out): return out
+    def decodes(self, out): return out
+
+# %% ../nbs/07_learner.ipynb #c012
 def _target_std(dls):
     norm = target_norm(dls)
     return None if norm is None else norm.std.numpy()
@@ -93,7 +137,7 @@ class CovStatsCallback(Callback):
         self.history.append({'epoch': self.epoch, 'sigma': s['sigma'].mean(0).numpy(), 'corr': corr,
                              'mean_abs_offdiag_corr': float(np.abs(corr[~np.eye(self.m, dtype=bool)]).mean())})
 
-# %% ../nbs/07_learner.ipynb #c010
+# %% ../nbs/07_learner.ipynb #c013
 def default_metrics(targets, loss:str='cov', param:str='gram', std=None) -> list:
     "Average SRCC, the score's SRCC (when predicted) and, for the covariance loss, the mean predicted sigma."
     ms = [mean_corr('srcc')]
@@ -106,26 +150,30 @@ def _add_imagenet_norm(dls):
     if not any(isinstance(t, Normalize) for t in dls.after_batch.fs):
         dls.add_tfms([Normalize.from_stats(IMAGENET_MEAN, IMAGENET_STD)], 'after_batch')
 
-# %% ../nbs/07_learner.ipynb #c011
+# %% ../nbs/07_learner.ipynb #c014
 def cov_learner(dls:DataLoaders, arch:str='mobilenet_v2', loss:str='cov', param:str='gram', pretrained:bool=True,
-                freeze:bool|None=None, metrics=None, cbs=None, wd:float=1e-2, **kwargs) -> Learner:
+                freeze:bool|None=None, metrics=None, cbs=None, wd:float=1e-2, multiblock:bool=False, mse_weights:dict|None=None,
+                **kwargs) -> Learner:
     "A fastai `Learner` predicting `dls.targets` with the covariance (`loss='cov'`) or MSE loss on a torchvision `arch`."
     if loss not in ('cov', 'mse'): raise ValueError(f"loss must be 'cov' or 'mse', not {loss!r}")
+    if mse_weights is not None and loss != 'mse': raise ValueError("mse_weights go with loss='mse'")
     targets = list(getattr(dls, 'targets', None) or TARGETS)
     m = len(targets)
     _add_imagenet_norm(dls)
-    model = create_model(arch, m, loss, param, pretrained)
-    loss_func = CovarianceLoss(m, param) if loss == 'cov' else MSELossFlat()
+    model = create_model(arch, m, loss, param, pretrained, multiblock)
+    if loss == 'cov': loss_func = CovarianceLoss(m, param)
+    elif mse_weights is not None: loss_func = WeightedMSELoss([float(mse_weights.get(t, 1.0)) for t in targets])
+    else: loss_func = MSELossFlat()
     std = _target_std(dls)
     cb_list = ([CovStatsCallback(m, param, std)] if loss == 'cov' else []) + list(cbs or [])
     opt = partial(Adam, mom=0.9, sqr_mom=0.99, eps=1e-8, wd=wd, decouple_wd=True)   # AdamW, beta = (0.9, 0.99)
     learn = Learner(dls, model, loss_func=loss_func, opt_func=opt, splitter=aesthetic_splitter, wd=wd,
                     metrics=default_metrics(targets, loss, param, std) if metrics is None else metrics, cbs=cb_list, **kwargs)
-    learn.aaacov_config = dict(arch=arch, loss=loss, param=param, targets=targets, m=m, pretrained=pretrained)
+    learn.aaacov_config = dict(arch=arch, loss=loss, param=param, targets=targets, m=m, pretrained=pretrained, multiblock=multiblock)
     if freeze if freeze is not None else pretrained: learn.freeze()
     return learn
 
-# %% ../nbs/07_learner.ipynb #c013
+# %% ../nbs/07_learner.ipynb #c016
 def predict_distribution(learn:Learner, dl=None, preds=None) -> dict:
     "Per image, in label units: `mu` (n x m), `sigma` (n x m), `cov` and `corr` (n x m x m; None for the MSE loss)."
     if preds is None: preds, _ = learn.get_preds(dl=dl)
@@ -143,7 +191,7 @@ def evaluate(learn:Learner, dl=None) -> pd.DataFrame:
     preds, targs = learn.get_preds(dl=dl)
     return target_table(preds, targs, learn.aaacov_config['targets'])
 
-# %% ../nbs/07_learner.ipynb #c015
+# %% ../nbs/07_learner.ipynb #c018
 def pooled_body_features(learn:Learner, dl) -> tuple:
     "(pooled body features, targets) of every item of `dl`, computed once with the body in eval mode."
     body, pool = learn.model[0], learn.model[1].pool
@@ -163,7 +211,7 @@ def _feature_dls(learn, bs):
     return DataLoaders(DataLoader(list(zip(xt, yt)), bs=bs, shuffle=True, drop_last=len(xt) > bs, device=dev),
                        DataLoader(list(zip(xv, yv)), bs=bs, device=dev), device=dev)
 
-# %% ../nbs/07_learner.ipynb #c016
+# %% ../nbs/07_learner.ipynb #c019
 def head_learner(learn:Learner, bs:int=64) -> Learner:
     "A `Learner` of `learn`'s linear head on cached pooled body features (same loss, optimiser, metrics)."
     fdls = getattr(learn, '_feature_dls', None)
@@ -205,7 +253,7 @@ def fit_head(learn:Learner, epochs:int=10, lr:float|str|None=None, bs:int=64, sh
         if isinstance(c, CovStatsCallback): c.history += [h for hc in hl.cbs if isinstance(hc, CovStatsCallback) for h in hc.history]
     return hl   # shares its weights with learn.model[1].linear
 
-# %% ../nbs/07_learner.ipynb #c018
+# %% ../nbs/07_learner.ipynb #c021
 def save_model(learn:Learner, path) -> Path:
     "Write `model.safetensors` + `config.json` to folder `path`."
     from safetensors.torch import save_file
@@ -234,7 +282,7 @@ def load_model(path) -> tuple:
     except json.JSONDecodeError as e: raise ModelFileError(f"{path/'config.json'}: not valid JSON ({e}).") from None
     try: state = load_file(str(path/'model.safetensors'))
     except Exception as e: raise ModelFileError(f"{path/'model.safetensors'}: unreadable ({e}); the file is truncated or corrupt.") from None
-    model = create_model(cfg['arch'], cfg['m'], cfg['loss'], cfg['param'], pretrained=False)
+    model = create_model(cfg['arch'], cfg['m'], cfg['loss'], cfg['param'], pretrained=False, multiblock=cfg.get('multiblock', False))
     expected = model.state_dict()
     missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     bad = [k for k in expected if k in state and state[k].shape != expected[k].shape]
