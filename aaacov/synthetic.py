@@ -307,30 +307,22 @@ def _plan(n:int, seed:int, leak:bool):
                 votes=votes, ratings=ratings, labels=labels, hist=hist)
 
 # %% ../nbs/04_synthetic.ipynb #c023
-def make_aadb_like(dest, preset:str='small', n:int|None=None, seed:int=0, leak:bool=False, workers:int|None=None,
-                   quality:int=92, overwrite:bool=False, progress:bool=True) -> Path:
-    "Write a synthetic AADB-format dataset with known ground truth to `dest`; returns `dest` (reused when already complete)."
-    from fastprogress.fastprogress import progress_bar
-    if preset not in PRESETS: raise ValueError(f"preset must be one of {list(PRESETS)}, not {preset!r}")
-    n = PRESETS[preset] if n is None else int(n)
-    dest = Path(dest)
-    args = dict(generator_version=GENERATOR_VERSION, n=n, seed=seed, leak=leak, quality=quality)
+def _complete(dest:Path, args:dict) -> bool|None:
+    "True: `dest` holds the complete dataset for `args`; False: another synthetic dataset; None: no manifest."
     manifest = dest/'manifest.json'
-    if manifest.exists() and not overwrite:
-        old = json.loads(manifest.read_text())
-        if old.get('args') == args and all((dest/f).exists() for f in old.get('files', [])) \
-           and len(list((dest/'images').glob('*.jpg'))) == n:
-            return dest
-        raise FileExistsError(f"{dest} holds a different or incomplete synthetic dataset ({old.get('args')}); "
-                              "pass overwrite=True to replace it, or choose another folder.")
-    if dest.exists() and any(dest.iterdir()) and not manifest.exists() and not overwrite:
-        raise FileExistsError(f"{dest} is not empty and is not a synthetic dataset; choose an empty or new folder.")
-    (dest/'images').mkdir(parents=True, exist_ok=True)
-    for old in (dest/'images').glob('*.jpg'): old.unlink()
+    if not manifest.exists(): return None
+    old = json.loads(manifest.read_text())
+    return old.get('args') == args and all((dest/f).exists() for f in old.get('files', [])) \
+        and len(list((dest/'images').glob('*.jpg'))) == args['n']
+
+def _write_dataset(root:Path, n:int, seed:int, leak:bool, quality:int, workers, progress:bool, args:dict):
+    "Render and write every file of the dataset into `root` (manifest last)."
+    from fastprogress.fastprogress import progress_bar
+    (root/'images').mkdir(parents=True, exist_ok=True)
     plan = _plan(n, seed, leak)
     std = np.sqrt(np.diag(plan['cov']))
     strengths = attribute_strengths(plan['latent'], plan['mean'], std)
-    jobs = [(i, dict(zip(TARGETS, strengths[i])), [seed, i], str(dest/'images'/f), quality) for i, f in enumerate(plan['fnames'])]
+    jobs = [(i, dict(zip(TARGETS, strengths[i])), [seed, i], str(root/'images'/f), quality) for i, f in enumerate(plan['fnames'])]
     workers = min(os.cpu_count() or 1, 2) if workers is None else workers
     boxes, sizes = np.zeros((n, 4)), np.zeros((n, 2), dtype=int)
     if workers > 1:
@@ -341,26 +333,53 @@ def make_aadb_like(dest, preset:str='small', n:int|None=None, seed:int=0, leak:b
     else:
         for job in (progress_bar(jobs) if progress else jobs):
             i, box, size = _render_one(job); boxes[i], sizes[i] = box, size
-    _write_labels(dest, plan['labels'])
+    _write_labels(root, plan['labels'])
     gt = pd.DataFrame(plan['latent'], columns=TARGETS)
     gt.insert(0, 'split', plan['split']); gt.insert(0, 'fname', plan['fnames'])
     gt['width'], gt['height'] = sizes[:, 0], sizes[:, 1]
     for j, c in enumerate(['box_x0', 'box_y0', 'box_x1', 'box_y1']): gt[c] = boxes[:, j].round(2)
-    gt.to_csv(dest/'ground_truth.csv', index=False, float_format='%.6g')
+    gt.to_csv(root/'ground_truth.csv', index=False, float_format='%.6g')
     k = plan['who'].shape[1]
     ratings = pd.DataFrame({'fname': np.repeat(plan['fnames'], k), 'rater': plan['raters'].rater.to_numpy()[plan['who'].ravel()],
                             'score_rating': plan['ratings'].ravel()})
     for j, a in enumerate(ATTRIBUTES): ratings[a] = plan['votes'][:, :, j].ravel()
-    ratings.to_csv(dest/'ratings.csv', index=False)
-    plan['raters'].drop(columns='activity').to_csv(dest/'raters.csv', index=False, float_format='%.6g')
+    ratings.to_csv(root/'ratings.csv', index=False)
+    plan['raters'].drop(columns='activity').to_csv(root/'raters.csv', index=False, float_format='%.6g')
     hist = pd.DataFrame(plan['hist'], columns=[f"r{i}" for i in range(1, 11)]); hist.insert(0, 'fname', plan['fnames'])
-    hist.to_csv(dest/'histograms.csv', index=False)
-    files = sorted(p.name for p in dest.iterdir() if p.is_file() and p.name != 'manifest.json')
-    manifest.write_text(json.dumps({'args': args, 'files': files, 'images': n,
-                                    'splits': plan['labels'].split.value_counts().to_dict()}, indent=1, sort_keys=True) + '\n')
-    return dest
+    hist.to_csv(root/'histograms.csv', index=False)
+    files = sorted(p.name for p in root.iterdir() if p.is_file() and p.name != 'manifest.json')
+    (root/'manifest.json').write_text(json.dumps({'args': args, 'files': files, 'images': n,
+                                                  'splits': plan['labels'].split.value_counts().to_dict()}, indent=1, sort_keys=True) + '\n')
 
 # %% ../nbs/04_synthetic.ipynb #c025
+def make_aadb_like(dest, preset:str='small', n:int|None=None, seed:int=0, leak:bool=False, workers:int|None=None,
+                   quality:int=92, overwrite:bool=False, progress:bool=True) -> Path:
+    "Write a synthetic AADB-format dataset with known ground truth to `dest`; returns `dest` (reused when already complete)."
+    import shutil
+    if preset not in PRESETS: raise ValueError(f"preset must be one of {list(PRESETS)}, not {preset!r}")
+    n = PRESETS[preset] if n is None else int(n)
+    dest = Path(dest)
+    args = dict(generator_version=GENERATOR_VERSION, n=n, seed=seed, leak=leak, quality=quality)
+    state = _complete(dest, args)
+    if state and not overwrite: return dest
+    if state is False and not overwrite:
+        raise FileExistsError(f"{dest} holds a different or incomplete synthetic dataset "
+                              f"({json.loads((dest/'manifest.json').read_text()).get('args')}); pass overwrite=True to replace it, or choose another folder.")
+    if state is None and dest.exists() and any(dest.iterdir()):
+        raise FileExistsError(f"{dest} is not empty and is not a synthetic dataset; choose an empty or new folder.")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent/f".{dest.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        _write_dataset(tmp, n, seed, leak, quality, workers, progress, args)
+        if overwrite and state is not None: shutil.rmtree(dest)
+        try: os.rename(tmp, dest)                      # atomic; onto an empty or missing `dest`
+        except OSError:
+            if not _complete(dest, args): raise        # someone else's complete copy is fine; anything else is not
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+# %% ../nbs/04_synthetic.ipynb #c027
 def data_home() -> Path:
     "Where generated datasets are cached: `$AAACOV_DATA`, else `~/.cache/aaacov`."
     return Path(os.environ.get('AAACOV_DATA') or Path.home()/'.cache'/'aaacov')
@@ -374,7 +393,7 @@ def read_ground_truth(path) -> pd.DataFrame:
     "The latent truth and subject boxes of a synthetic dataset (`ground_truth.csv`)."
     return pd.read_csv(Path(path)/'ground_truth.csv')
 
-# %% ../nbs/04_synthetic.ipynb #c033
+# %% ../nbs/04_synthetic.ipynb #c035
 def noise_ceiling(labels:pd.DataFrame, truth:pd.DataFrame, split:str='test', targets=TARGETS) -> pd.Series:
     "Per target: SRCC between the published (rater-mean) labels and the latent truth on `split`."
     from scipy.stats import spearmanr
@@ -382,7 +401,7 @@ def noise_ceiling(labels:pd.DataFrame, truth:pd.DataFrame, split:str='test', tar
     tru = truth.set_index('fname').loc[lab.index]
     return pd.Series({t: spearmanr(lab[t], tru[t])[0] for t in targets}, name='noise_ceiling')
 
-# %% ../nbs/04_synthetic.ipynb #c036
+# %% ../nbs/04_synthetic.ipynb #c038
 def image_statistics(im, size:int=120, grid:int=5) -> dict:
     "Hand-measured statistics of a PIL image: colour, exposure, sharpness, symmetry, repetition, salient mass (gridded)."
     im = im.convert('RGB').resize((size, size), Image.BILINEAR)
@@ -442,7 +461,7 @@ def statistics_table(paths) -> pd.DataFrame:
     from aaacov.dataloaders import load_photo
     return pd.DataFrame([image_statistics(load_photo(p)) for p in paths])
 
-# %% ../nbs/04_synthetic.ipynb #c037
+# %% ../nbs/04_synthetic.ipynb #c039
 def learnability(features:np.ndarray, labels:pd.DataFrame, truth:pd.DataFrame|None=None, targets=TARGETS) -> pd.DataFrame:
     "Ridge regression on `features` (rows aligned with `labels`), fitted on train, scored on test: SRCC per target."
     from scipy.stats import spearmanr

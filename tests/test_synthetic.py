@@ -66,6 +66,8 @@ def test_cache_reuse_and_refusals(tiny, tmp_path):
     with pytest.raises(FileExistsError, match='different or incomplete'): make_aadb_like(tiny, preset='tiny', seed=3, progress=False)
     (tmp_path/'mine').mkdir(); (tmp_path/'mine'/'holiday.jpg').write_bytes(b'x')
     with pytest.raises(FileExistsError, match='not empty'): make_aadb_like(tmp_path/'mine', preset='tiny', progress=False)
+    with pytest.raises(FileExistsError, match="not empty"): make_aadb_like(tmp_path/"mine", preset="tiny", progress=False, overwrite=True)
+    assert (tmp_path/"mine"/"holiday.jpg").exists()   # never deletes a folder that is not a synthetic dataset
     with pytest.raises(ValueError, match='preset must be one of'): make_aadb_like(tmp_path/'x', preset='huge')
     with pytest.raises(ValueError, match='at least 3 images'): split_counts(2)
 
@@ -112,3 +114,13 @@ def test_trains_through_the_same_dataloaders(tiny):
     dls = aadb_dataloaders(lab, size=64, bs=8, num_workers=0)
     xb, yb = dls.one_batch()
     assert xb.shape == (8, 3, 64, 64) and yb.shape == (8, 12)
+
+def test_concurrent_generation_of_the_same_dataset(tmp_path):
+    "Parallel notebook tests and jobs may ask for one cached preset at once: all succeed, one complete copy remains."
+    import subprocess, sys
+    code = f"from aaacov.synthetic import make_aadb_like; make_aadb_like(r'{tmp_path}/same', preset='tiny', progress=False, workers=1)"
+    procs = [subprocess.Popen([sys.executable, '-c', code], stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    errs = [p.communicate()[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errs
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['same']
+    assert len(read_aadb_labels(tmp_path/'same')) == 64

@@ -1,0 +1,67 @@
+"The `aaacov` command line: help, synth, train, predict (one row per input, always; resumable; real photos ok)."
+import os, shutil, subprocess, sys
+from pathlib import Path
+import numpy as np, pandas as pd, pytest
+from PIL import Image
+
+BIN = Path(sys.executable).parent
+
+def run(*args, env=None, check=True):
+    r = subprocess.run([str(BIN/'aaacov'), *map(str, args)], capture_output=True, text=True, timeout=900,
+                       env={**os.environ, 'MPLBACKEND': 'Agg', **(env or {})})
+    if check: assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
+def test_help_everywhere():
+    assert 'predict' in run('--help').stdout
+    for cmd in ('predict', 'train', 'synth', 'demo'): assert '--' in run(cmd, '--help').stdout
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    d = tmp_path_factory.mktemp('cli')
+    run('synth', d/'data', '--preset', 'tiny', '--quiet')
+    r = run('train', '--data', d/'data', '--out', d/'model', '--arch', 'resnet18', '--from-scratch', '--epochs', '1', '--size', '64', '--lr', '1e-3')
+    assert (d/'model'/'model.safetensors').is_file() and (d/'model'/'test_scores.csv').is_file()
+    return d
+
+def _photos(dest):
+    "Real photos shipped by scikit-image and scikit-learn, plus awkward files."
+    from skimage import data
+    dest.mkdir()
+    for name in ('astronaut', 'chelsea', 'coffee', 'rocket'): Image.fromarray(getattr(data, name)()).save(dest/f'{name}.jpg')
+    Image.fromarray(data.camera()).save(dest/'camera grey é.png')                                  # grayscale, unicode name
+    Image.fromarray(data.chelsea()).convert('CMYK').save(dest/'cmyk.jpg')
+    Image.fromarray(data.coffee()).convert('RGBA').save(dest/'alpha.png')
+    (dest/'sub').mkdir(); Image.fromarray(data.rocket()).save(dest/'sub'/'nested.webp')
+    (dest/'empty.jpg').write_bytes(b'')
+    (dest/'text.jpg').write_text('hello')
+    (dest/'notes.txt').write_text('not an image, not an image extension: not scored')
+    return dest
+
+def test_predict_one_row_per_file_and_resume(trained, tmp_path):
+    photos = _photos(tmp_path/'photos')
+    out = tmp_path/'r.csv'
+    run('predict', photos, tmp_path/'nope.jpg', '--model', trained/'model', '--out', out, '--quiet', '--bs', '3')
+    res = pd.read_csv(out)
+    files = {Path(f).name: s for f, s in zip(res.file, res.status)}
+    assert len(res) == 11 and len(set(res.file)) == 11
+    for name in ('astronaut.jpg', 'chelsea.jpg', 'coffee.jpg', 'rocket.jpg', 'camera grey é.png', 'cmyk.jpg', 'alpha.png', 'nested.webp'):
+        assert files[name] == 'ok', (name, files[name])
+    assert files['empty.jpg'].startswith('skipped') and files['text.jpg'].startswith('skipped') and 'not found' in files['nope.jpg']
+    ok = res[res.status == 'ok']
+    assert ok[['score', 'sigma_score', 'Light']].notna().all().all() and (ok.sigma_score > 0).all()
+    run('predict', photos, tmp_path/'nope.jpg', '--model', trained/'model', '--out', out, '--quiet')    # again: nothing twice
+    assert len(pd.read_csv(out)) == 11
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(photos/'later.jpg')                          # resumed with a new file
+    run('predict', photos, '--model', trained/'model', '--out', out, '--quiet')
+    assert len(pd.read_csv(out)) == 12
+
+def test_predict_refuses_foreign_csv_and_missing_model(trained, tmp_path):
+    (tmp_path/'other.csv').write_text('a,b\n1,2\n')
+    r = run('predict', trained/'data'/'images', '--model', trained/'model', '--out', tmp_path/'other.csv', check=False)
+    assert r.returncode == 2 and 'exists with other columns' in r.stderr and 'Traceback' not in r.stderr
+    r = run('predict', trained/'data'/'images', '--out', tmp_path/'x.csv', check=False)
+    assert r.returncode != 0 and '--model DIR is required' in r.stderr
+    shutil.copytree(trained/'model', tmp_path/'broken'); (tmp_path/'broken'/'model.safetensors').write_bytes(b'xx')
+    r = run('predict', trained/'data'/'images', '--model', tmp_path/'broken', '--out', tmp_path/'y.csv', check=False)
+    assert r.returncode == 2 and 'truncated or corrupt' in r.stderr and 'Traceback' not in r.stderr
