@@ -12,7 +12,7 @@ import numpy as np, torch
 from .data import IMAGE_EXTENSIONS, TARGETS
 
 # %% auto #0
-__all__ = ['iter_inputs', 'Predictor', 'predict_files', 'build_parser', 'main']
+__all__ = ['iter_inputs', 'default_model_dir', 'Predictor', 'predict_files', 'build_parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #c006
 def iter_inputs(paths):
@@ -29,6 +29,12 @@ def iter_inputs(paths):
         else: yield p   # named explicitly (missing or not an image: reported in its row)
 
 # %% ../nbs/10_cli.ipynb #c008
+def default_model_dir() -> Path:
+    "The model shipped with the package (covariance head on frozen MobileNetV2, trained on synthetic data)."
+    from importlib.resources import files
+    return Path(str(files('aaacov')/'models'/'synthetic-mobilenet_v2'))
+
+# %% ../nbs/10_cli.ipynb #c012
 class Predictor:
     "A saved model (`save_model` folder) ready for inference: resize, normalise, forward, decode to label units."
     def __init__(self, model_dir, device=None):
@@ -60,7 +66,7 @@ class Predictor:
             return {'mu': s['mu'].numpy() * self.t_std + self.t_mean, 'sigma': s['sigma'].numpy()}
         return {'mu': raw[:, :m].double().numpy() * self.t_std + self.t_mean, 'sigma': None}
 
-# %% ../nbs/10_cli.ipynb #c009
+# %% ../nbs/10_cli.ipynb #c013
 def predict_files(paths, model_dir, out, bs:int=16, progress:bool=True) -> dict:
     "Score every input into CSV `out` (one row per file, appended batch by batch; files already in `out` are skipped)."
     from aaacov.dataloaders import load_photo, ImageLoadError
@@ -102,11 +108,14 @@ def predict_files(paths, model_dir, out, bs:int=16, progress:bool=True) -> dict:
     if progress: print(f"\rscored {counts['ok']}, skipped {counts['skipped']}, already in {out}: {counts['already']} ({time.time() - t0:.1f}s)", file=sys.stderr)
     return counts
 
-# %% ../nbs/10_cli.ipynb #c011
+# %% ../nbs/10_cli.ipynb #c015
 def _cmd_predict(a):
-    if not a.model: sys.exit("aaacov predict: --model DIR is required (a folder written by `aaacov train` or aaacov.learner.save_model); "
-                             "no model ships with the package yet.")
-    c = predict_files(a.paths, a.model, a.out, bs=a.bs, progress=not a.quiet)
+    model = a.model
+    if not model:
+        model = default_model_dir()
+        print("aaacov predict: no --model given: using the packaged model, trained on SYNTHETIC data (a demonstration, "
+              "not an aesthetic verdict on real photos).", file=sys.stderr)
+    predict_files(a.paths, model, a.out, bs=a.bs, progress=not a.quiet)
     return 0
 
 def _cmd_synth(a):
@@ -141,13 +150,13 @@ def _cmd_train(a):
     print(f"model saved to {out}")
     return 0
 
-# %% ../nbs/10_cli.ipynb #c012
+# %% ../nbs/10_cli.ipynb #c016
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='aaacov', description="Image aesthetic attribute assessment: score, 11 attributes and their uncertainty.")
     sub = p.add_subparsers(dest='command', required=True)
     s = sub.add_parser('predict', help='score photos (files or folders, recursive) into a CSV, one row per file')
     s.add_argument('paths', nargs='+', help='image files and/or folders')
-    s.add_argument('--model', help='model folder (from `aaacov train` / save_model)')
+    s.add_argument('--model', help='model folder (from `aaacov train` / save_model); default: the packaged synthetic-data model')
     s.add_argument('--out', default='results.csv', help='CSV to write or resume (default: results.csv)')
     s.add_argument('--bs', type=int, default=16, help='batch size'); s.add_argument('--quiet', action='store_true')
     s.set_defaults(func=_cmd_predict)

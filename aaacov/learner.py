@@ -254,16 +254,17 @@ def fit_head(learn:Learner, epochs:int=10, lr:float|str|None=None, bs:int=64, sh
     return hl   # shares its weights with learn.model[1].linear
 
 # %% ../nbs/07_learner.ipynb #c021
-def save_model(learn:Learner, path) -> Path:
-    "Write `model.safetensors` + `config.json` to folder `path`."
+def save_model(learn:Learner, path, include_body:bool=True) -> Path:
+    "Write `model.safetensors` + `config.json` to `path`; `include_body=False`: only the head (body = the unchanged pretrained one)."
     from safetensors.torch import save_file
     from aaacov import __version__
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in learn.model.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous() for k, v in learn.model.state_dict().items() if include_body or k.startswith('1.')}
     save_file(state, str(path/'model.safetensors'))
     norm = target_norm(learn.dls)
     size = next((getattr(t, 'size', None) for t in learn.dls.after_item.fs if type(t).__name__ == 'Resize'), None)
     cfg = {**learn.aaacov_config, 'pretrained': False, 'size': list(size) if size is not None else None,
+           'body': 'saved' if include_body else 'pretrained',
            'target_mean': None if norm is None else norm.mean.tolist(), 'target_std': None if norm is None else norm.std.tolist(),
            'normalize': {'mean': list(IMAGENET_MEAN), 'std': list(IMAGENET_STD)}, 'aaacov_version': __version__}
     (path/'config.json').write_text(json.dumps(cfg, indent=1) + '\n')
@@ -282,12 +283,13 @@ def load_model(path) -> tuple:
     except json.JSONDecodeError as e: raise ModelFileError(f"{path/'config.json'}: not valid JSON ({e}).") from None
     try: state = load_file(str(path/'model.safetensors'))
     except Exception as e: raise ModelFileError(f"{path/'model.safetensors'}: unreadable ({e}); the file is truncated or corrupt.") from None
-    model = create_model(cfg['arch'], cfg['m'], cfg['loss'], cfg['param'], pretrained=False, multiblock=cfg.get('multiblock', False))
-    expected = model.state_dict()
+    body_pretrained = cfg.get('body', 'saved') == 'pretrained'   # head-only file: the body comes from the verified weights
+    model = create_model(cfg['arch'], cfg['m'], cfg['loss'], cfg['param'], pretrained=body_pretrained, multiblock=cfg.get('multiblock', False))
+    expected = {k: v for k, v in model.state_dict().items() if not body_pretrained or k.startswith('1.')}
     missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     bad = [k for k in expected if k in state and state[k].shape != expected[k].shape]
     if missing or extra or bad:
         raise ModelFileError(f"{path}: the weights do not fit the configured model ({cfg['arch']}, loss={cfg['loss']}, m={cfg['m']}): "
                              f"missing {missing[:3]}, unexpected {extra[:3]}, wrong shape {bad[:3]}.")
-    model.load_state_dict(state)
+    model.load_state_dict(state, strict=not body_pretrained)
     return model.eval(), cfg

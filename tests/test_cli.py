@@ -60,8 +60,14 @@ def test_predict_refuses_foreign_csv_and_missing_model(trained, tmp_path):
     (tmp_path/'other.csv').write_text('a,b\n1,2\n')
     r = run('predict', trained/'data'/'images', '--model', trained/'model', '--out', tmp_path/'other.csv', check=False)
     assert r.returncode == 2 and 'exists with other columns' in r.stderr and 'Traceback' not in r.stderr
-    r = run('predict', trained/'data'/'images', '--out', tmp_path/'x.csv', check=False)
-    assert r.returncode != 0 and '--model DIR is required' in r.stderr
     shutil.copytree(trained/'model', tmp_path/'broken'); (tmp_path/'broken'/'model.safetensors').write_bytes(b'xx')
     r = run('predict', trained/'data'/'images', '--model', tmp_path/'broken', '--out', tmp_path/'y.csv', check=False)
     assert r.returncode == 2 and 'truncated or corrupt' in r.stderr and 'Traceback' not in r.stderr
+
+def test_packaged_model_scores_real_photos(tmp_path):
+    "No --model: the model shipped in the package (head only, body from the verified MobileNetV2 file)."
+    photos = _photos(tmp_path/'photos')
+    r = run('predict', photos, '--out', tmp_path/'p.csv', '--quiet')
+    assert 'SYNTHETIC' in r.stderr
+    res = pd.read_csv(tmp_path/'p.csv')
+    assert (res.status == 'ok').sum() == 8 and res.loc[res.status == 'ok', 'score'].between(-0.5, 1.5).all()
