@@ -12,7 +12,7 @@ import numpy as np, torch
 from .data import IMAGE_EXTENSIONS, TARGETS
 
 # %% auto #0
-__all__ = ['iter_inputs', 'default_model_dir', 'Predictor', 'predict_files', 'build_parser', 'main']
+__all__ = ['iter_inputs', 'default_model_dir', 'Predictor', 'predict_files', 'write_report', 'build_parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #c006
 def iter_inputs(paths):
@@ -63,8 +63,24 @@ class Predictor:
         m = self.cfg['m']
         if self.cfg['loss'] == 'cov':
             s = cov_summary(raw, m, self.cfg['param'], self.t_std)
-            return {'mu': s['mu'].numpy() * self.t_std + self.t_mean, 'sigma': s['sigma'].numpy()}
-        return {'mu': raw[:, :m].double().numpy() * self.t_std + self.t_mean, 'sigma': None}
+            return {'mu': s['mu'].numpy() * self.t_std + self.t_mean, 'sigma': s['sigma'].numpy(), 'cov': s['cov'].numpy()}
+        return {'mu': raw[:, :m].double().numpy() * self.t_std + self.t_mean, 'sigma': None, 'cov': None}
+
+    def maps(self, im, rows) -> np.ndarray:
+        "Class-activation maps (label units, the image's resolution) of output rows `rows` for one PIL image (pooled heads)."
+        import torch.nn.functional as F
+        from aaacov.learner import MultiBlockBody
+        body, lin = self.model[0], self.model[1].linear
+        x = self.tensor(im)[None].to(self.device)
+        W = lin.weight[list(rows)].detach()
+        with torch.inference_mode():
+            fmaps = body.block_maps(x) if isinstance(body, MultiBlockBody) else [body(x)]
+            up, start = 0, 0
+            for fm in fmaps:
+                c = fm.shape[1]
+                cams = torch.einsum('kc,chw->khw', W[:, start:start + c].to(fm), fm[0]); start += c
+                up = up + F.interpolate(cams[None], size=(im.height, im.width), mode='bilinear', align_corners=False)[0]
+        return up.cpu().numpy() * self.t_std[list(rows)][:, None, None]
 
 # %% ../nbs/10_cli.ipynb #c013
 def predict_files(paths, model_dir, out, bs:int=16, progress:bool=True) -> dict:
@@ -109,6 +125,87 @@ def predict_files(paths, model_dir, out, bs:int=16, progress:bool=True) -> dict:
     return counts
 
 # %% ../nbs/10_cli.ipynb #c015
+def _b64_jpeg(im, size=256) -> str:
+    import base64, io
+    im = im.copy(); im.thumbnail((size, size))
+    buf = io.BytesIO(); im.convert('RGB').save(buf, 'JPEG', quality=85)
+    return 'data:image/jpeg;base64,' + base64.b64encode(buf.getvalue()).decode()
+
+def _b64_png_fig(fig) -> str:
+    import base64, io
+    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=90, bbox_inches='tight')
+    return 'data:image/png;base64,' + base64.b64encode(buf.getvalue()).decode()
+
+def _overlay(im, heat, size=256):
+    "Photo with a heat map blended over it (jet colour map), as a PIL image."
+    from matplotlib import colormaps
+    from PIL import Image
+    h = (heat - heat.min()) / (np.ptp(heat) + 1e-9)
+    rgba = (colormaps['jet'](h)[..., :3] * 255).astype(np.uint8)
+    return Image.blend(im.convert('RGB'), Image.fromarray(rgba).resize(im.size), 0.45)
+
+# %% ../nbs/10_cli.ipynb #c016
+def write_report(results_csv, model_dir, out_html, max_photos:int=60) -> Path:
+    "A self-contained HTML report of the `ok` rows of a `predict` CSV (first `max_photos` photos)."
+    import html, pandas as pd
+    import matplotlib; matplotlib.use('Agg', force=False)
+    import matplotlib.pyplot as plt
+    from aaacov.data import DISPLAY_NAMES, plot_corr_matrix
+    from aaacov.dataloaders import load_photo
+    from aaacov.losses import conditional_gaussian
+    pred = Predictor(model_dir)
+    targets = pred.cfg['targets']; attrs = [t for t in targets if t != 'score']
+    res = pd.read_csv(results_csv)
+    ok = res[res.status == 'ok'].head(max_photos)
+    cards = []
+    for r in ok.itertuples(index=False):
+        row = r._asdict(); file = row['file']
+        im = load_photo(file)
+        p = pred([im])
+        mu, sig, cov = p['mu'][0], (p['sigma'][0] if p['sigma'] is not None else np.zeros(len(targets))), p['cov']
+        strongest = sorted(attrs, key=lambda t: -abs(mu[targets.index(t)]))[:2]
+        maps = pred.maps(im, [targets.index(t) for t in strongest])
+        bars = ''.join(f"<div class=bar><span class=name>{html.escape(DISPLAY_NAMES.get(t, t))}</span>"
+                       f"<span class=track><span class=fill style='left:{50 + min(0, mu[j]) * 50:.1f}%;width:{abs(mu[j]) * 50:.1f}%'></span>"
+                       f"<span class=whisker style='left:{50 + (mu[j] - sig[j]) * 50:.1f}%;width:{sig[j] * 100:.1f}%'></span></span>"
+                       f"<span class=val>{mu[j]:+.2f} ± {sig[j]:.2f}</span></div>" for t in attrs for j in [targets.index(t)])
+        whatif = ''
+        if cov is not None and 'Light' in targets and 'score' in targets:
+            i_l, i_s = targets.index('Light'), targets.index('score')
+            m_c, c_c = conditional_gaussian(mu, cov[0], [i_l], [0.8])
+            k = [t for t in targets if t != 'Light'].index('score')
+            whatif = f"<p class=whatif>If its lighting were judged +0.8: score {m_c[k]:.2f} ± {np.sqrt(c_c[k, k]):.2f}</p>"
+        j = targets.index('score') if 'score' in targets else 0
+        cards.append(f"<section class=card><h3>{html.escape(Path(file).name)}</h3>"
+                     f"<p class=score>score {mu[j]:.2f} ± {sig[j]:.2f}</p><img class=photo src='{_b64_jpeg(im)}' alt='photo'>"
+                     + ''.join(f"<figure><img src='{_b64_jpeg(_overlay(im, maps[i]))}' alt='map'><figcaption>{html.escape(DISPLAY_NAMES.get(t, t))}</figcaption></figure>"
+                               for i, t in enumerate(strongest)) + f"<div class=bars>{bars}</div>{whatif}</section>")
+    summary = ''
+    if len(ok) >= 3:
+        fig, ax = plt.subplots(figsize=(7, 6))
+        plot_corr_matrix(ok[targets].corr(), f'correlation of the predictions ({len(ok)} photos)', ax=ax, annotate=False)
+        best, worst = ok.nlargest(3, 'score'), ok.nsmallest(3, 'score')
+        thumbs = lambda d: ''.join(f"<figure><img src='{_b64_jpeg(load_photo(f), 160)}' alt='photo'><figcaption>{html.escape(Path(f).name)}: {s:.2f}</figcaption></figure>" for f, s in zip(d.file, d.score))
+        summary = (f"<section class=summary><h2>Summary</h2><img src='{_b64_png_fig(fig)}' alt='correlation heat map'>"
+                   f"<h3>Best</h3>{thumbs(best)}<h3>Worst</h3>{thumbs(worst)}</section>")
+        plt.close(fig)
+    skipped = res[res.status != 'ok']
+    note = '' if pred.cfg.get('body') != 'pretrained' or 'synthetic' not in str(model_dir) else \
+        "<p class=warn>Model: trained on aaacov's synthetic data — a demonstration, not an aesthetic verdict on real photos.</p>"
+    css = ("body{font-family:sans-serif;margin:2em;max-width:1100px} .card{border:1px solid #ccc;border-radius:6px;padding:1em;margin:1em 0}"
+           " .photo{max-width:256px;margin-right:1em} figure{display:inline-block;margin:0 .5em} .bars{margin-top:.5em}"
+           " .bar{display:flex;align-items:center;font-size:13px;margin:2px 0} .name{width:180px} .val{width:110px;text-align:right}"
+           " .track{position:relative;display:inline-block;width:300px;height:10px;background:#eee;margin:0 8px}"
+           " .fill{position:absolute;top:0;height:10px;background:#4a7fc1} .whisker{position:absolute;top:4px;height:2px;background:#222}"
+           " .score{font-size:20px;font-weight:bold} .warn{color:#a00}")
+    doc = (f"<!doctype html><html><head><meta charset='utf-8'><title>aaacov report</title><style>{css}</style></head><body>"
+           f"<h1>aaacov report</h1>{note}<p>{len(ok)} photos scored"
+           f"{f', {len(skipped)} skipped (see the CSV)' if len(skipped) else ''}; model {html.escape(str(model_dir))}.</p>"
+           f"{summary}{''.join(cards)}</body></html>")
+    out_html = Path(out_html); out_html.write_text(doc, encoding='utf-8')
+    return out_html
+
+# %% ../nbs/10_cli.ipynb #c018
 def _cmd_predict(a):
     model = a.model
     if not model:
@@ -116,6 +213,7 @@ def _cmd_predict(a):
         print("aaacov predict: no --model given: using the packaged model, trained on SYNTHETIC data (a demonstration, "
               "not an aesthetic verdict on real photos).", file=sys.stderr)
     predict_files(a.paths, model, a.out, bs=a.bs, progress=not a.quiet)
+    if a.report: print(f"report: {write_report(a.out, model, a.report)}", file=sys.stderr)
     return 0
 
 def _cmd_synth(a):
@@ -150,7 +248,7 @@ def _cmd_train(a):
     print(f"model saved to {out}")
     return 0
 
-# %% ../nbs/10_cli.ipynb #c016
+# %% ../nbs/10_cli.ipynb #c019
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='aaacov', description="Image aesthetic attribute assessment: score, 11 attributes and their uncertainty.")
     sub = p.add_subparsers(dest='command', required=True)
@@ -158,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('paths', nargs='+', help='image files and/or folders')
     s.add_argument('--model', help='model folder (from `aaacov train` / save_model); default: the packaged synthetic-data model')
     s.add_argument('--out', default='results.csv', help='CSV to write or resume (default: results.csv)')
+    s.add_argument('--report', help='also write a self-contained HTML report here')
     s.add_argument('--bs', type=int, default=16, help='batch size'); s.add_argument('--quiet', action='store_true')
     s.set_defaults(func=_cmd_predict)
     s = sub.add_parser('train', help='train on an AADB-format folder (real AADB or `aaacov synth` output)')

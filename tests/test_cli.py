@@ -71,3 +71,23 @@ def test_packaged_model_scores_real_photos(tmp_path):
     assert 'SYNTHETIC' in r.stderr
     res = pd.read_csv(tmp_path/'p.csv')
     assert (res.status == 'ok').sum() == 8 and res.loc[res.status == 'ok', 'score'].between(-0.5, 1.5).all()
+
+def _chromium():
+    return shutil.which('chromium') or shutil.which('chromium-browser') or shutil.which('google-chrome')
+
+def test_report_is_self_contained_and_renders(tmp_path):
+    photos = _photos(tmp_path/'photos')
+    run('predict', photos, '--out', tmp_path/'p.csv', '--report', tmp_path/'report.html', '--quiet')
+    html = (tmp_path/'report.html').read_text(encoding='utf-8')
+    assert html.count('<section class=card>') == 8 and '2 skipped' in html and 'synthetic data' in html
+    assert "src='http" not in html and '<script' not in html and html.count('data:image/') >= 8 * 3 + 6 + 1
+    browser = _chromium()
+    if browser is None: pytest.skip('no Chromium on this machine (.ci/run installs Debian\'s chromium): report not rendered in a browser')
+    shot = tmp_path/'shot.png'
+    subprocess.run([browser, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+                    f'--user-data-dir={tmp_path/"chrome"}', f'--screenshot={shot}', '--window-size=1200,1600',
+                    (tmp_path/'report.html').as_uri()], capture_output=True, timeout=120)
+    assert shot.is_file()
+    px = np.asarray(Image.open(shot).convert('L'), dtype=float)
+    assert px.shape == (1600, 1200) and px.std() > 20          # a rendered page with photos, not a blank one
