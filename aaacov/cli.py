@@ -6,10 +6,10 @@ Docs: https://aaacov.github.io/aaacov/cli.html.md"""
 
 # %% ../nbs/10_cli.ipynb #c003
 from __future__ import annotations
-import argparse, csv, os, sys, time
+import argparse, csv, sys, time
 from pathlib import Path
 import numpy as np, torch
-from .data import IMAGE_EXTENSIONS, TARGETS
+from .data import TARGETS, walk_images
 
 # %% auto #0
 __all__ = ['iter_inputs', 'default_model_dir', 'Predictor', 'predict_files', 'write_report', 'build_parser', 'main']
@@ -18,14 +18,7 @@ __all__ = ['iter_inputs', 'default_model_dir', 'Predictor', 'predict_files', 'wr
 def iter_inputs(paths):
     "Yield every file to score: named files as given, folders walked recursively (image extensions, symlink loops cut)."
     for p in map(Path, paths):
-        if p.is_dir():
-            seen = set()
-            for d, dirs, files in os.walk(p, followlinks=True):
-                real = os.path.realpath(d)
-                if real in seen: dirs[:] = []; continue
-                seen.add(real); dirs.sort()
-                for f in sorted(files):
-                    if Path(f).suffix.lower() in IMAGE_EXTENSIONS: yield Path(d)/f
+        if p.is_dir(): yield from walk_images(p)
         else: yield p   # named explicitly (missing or not an image: reported in its row)
 
 # %% ../nbs/10_cli.ipynb #c008
@@ -68,18 +61,8 @@ class Predictor:
 
     def maps(self, im, rows) -> np.ndarray:
         "Class-activation maps (label units, the image's resolution) of output rows `rows` for one PIL image (pooled heads)."
-        import torch.nn.functional as F
-        from aaacov.learner import MultiBlockBody
-        body, lin = self.model[0], self.model[1].linear
-        x = self.tensor(im)[None].to(self.device)
-        W = lin.weight[list(rows)].detach()
-        with torch.inference_mode():
-            fmaps = body.block_maps(x) if isinstance(body, MultiBlockBody) else [body(x)]
-            up, start = 0, 0
-            for fm in fmaps:
-                c = fm.shape[1]
-                cams = torch.einsum('kc,chw->khw', W[:, start:start + c].to(fm), fm[0]); start += c
-                up = up + F.interpolate(cams[None], size=(im.height, im.width), mode='bilinear', align_corners=False)[0]
+        from aaacov.learner import cam_maps
+        up = cam_maps(self.model, self.tensor(im)[None].to(self.device), rows, (im.height, im.width))
         return up.cpu().numpy() * self.t_std[list(rows)][:, None, None]
 
 # %% ../nbs/10_cli.ipynb #c013

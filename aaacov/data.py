@@ -13,8 +13,8 @@ import numpy as np, pandas as pd
 
 # %% auto #0
 __all__ = ['ATTRIBUTES', 'TARGETS', 'DISPLAY_NAMES', 'SPLITS', 'LABEL_RANGES', 'IMAGE_EXTENSIONS', 'AADBLabelError',
-           'validate_labels', 'read_aadb_labels', 'aadb_label_dir', 'aadb_labels', 'index_images', 'match_images',
-           'split_sizes', 'label_stats', 'label_corr', 'plot_label_hists', 'plot_corr_matrix']
+           'validate_labels', 'read_aadb_labels', 'aadb_label_dir', 'aadb_labels', 'walk_images', 'index_images',
+           'match_images', 'split_sizes', 'label_stats', 'label_corr', 'plot_label_hists', 'plot_corr_matrix']
 
 # %% ../nbs/00_data.ipynb #c006
 ATTRIBUTES = ['BalacingElements', 'ColorHarmony', 'Content', 'DoF', 'Light', 'MotionBlur',
@@ -199,18 +199,23 @@ def aadb_labels(keep_leak:bool=False) -> pd.DataFrame:
 # %% ../nbs/00_data.ipynb #c029
 _SCORE_PREFIX = re.compile(r'^\d+(?:\.\d+)?_(.+)$')
 
-def index_images(root) -> dict:
-    "Map image file name -> path for every image under `root` (recursive; symlinked folders followed once)."
-    root = Path(root)
-    if not root.is_dir(): raise FileNotFoundError(f"{root}: no such folder. Pass the folder that holds the images.")
-    exact, seen_dirs = {}, set()
+def walk_images(root):
+    "Yield every image file under `root` in sorted order (recursive; symlinked folders followed once, so loops end)."
+    seen_dirs = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         real = os.path.realpath(dirpath)
         if real in seen_dirs: dirnames[:] = []; continue  # a symlink loop or a second link to the same folder
         seen_dirs.add(real)
         dirnames.sort()
         for f in sorted(filenames):
-            if Path(f).suffix.lower() in IMAGE_EXTENSIONS: exact.setdefault(f, []).append(Path(dirpath)/f)
+            if Path(f).suffix.lower() in IMAGE_EXTENSIONS: yield Path(dirpath)/f
+
+def index_images(root) -> dict:
+    "Map image file name -> path for every image under `root` (recursive; symlinked folders followed once)."
+    root = Path(root)
+    if not root.is_dir(): raise FileNotFoundError(f"{root}: no such folder. Pass the folder that holds the images.")
+    exact = {}
+    for p in walk_images(root): exact.setdefault(p.name, []).append(p)
     return exact
 
 # %% ../nbs/00_data.ipynb #c030

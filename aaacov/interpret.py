@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from PIL import Image
 from .data import TARGETS, DISPLAY_NAMES, plot_corr_matrix
 from .dataloaders import load_photo, target_norm
-from .learner import PooledHead, MultiBlockBody, predict_distribution
+from .learner import PooledHead, cam_maps, predict_distribution
 
 # %% auto #0
 __all__ = ['RATING_COLS', 'attribute_maps', 'gradcam_maps', 'show_attribute_maps', 'pointing_game', 'corr_matrix_distance',
@@ -35,15 +35,7 @@ def attribute_maps(learn, img, targets=None) -> dict:
         maps = gradcam_maps(learn.model, learn.model[0], xb, [names.index(t) for t in targets], (photo.height, photo.width))
         return dict(zip(targets, maps))
     learn.model.eval()
-    body, size = learn.model[0], (photo.height, photo.width)
-    W = head.linear.weight[[names.index(t) for t in targets]].detach()           # rows of the means
-    with torch.inference_mode():
-        fmaps = body.block_maps(xb) if isinstance(body, MultiBlockBody) else [body(xb)]
-        up, start = 0, 0
-        for fm in fmaps:   # multi-block (Malu): each block's map with its slice of the weights, summed at image size
-            c = fm.shape[1]
-            cams = torch.einsum('kc,chw->khw', W[:, start:start + c].to(fm), fm[0]); start += c
-            up = up + F.interpolate(cams[None], size=size, mode='bilinear', align_corners=False)[0]
+    up = cam_maps(learn.model, xb, [names.index(t) for t in targets], (photo.height, photo.width))   # multi-block maps summed
     norm = target_norm(learn.dls)
     if norm is not None: up = up * norm.std[[names.index(t) for t in targets]].to(up)[:, None, None]   # label units
     return {t: up[i].cpu().numpy() for i, t in enumerate(targets)}

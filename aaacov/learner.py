@@ -29,9 +29,9 @@ from .dataloaders import target_norm
 
 # %% auto #0
 __all__ = ['ARCHS', 'MALU_WEIGHTS', 'create_body', 'PooledHead', 'init_cov_head', 'AestheticModel', 'aesthetic_splitter',
-           'create_model', 'block_names', 'MultiBlockBody', 'WeightedMSELoss', 'CovStatsCallback', 'default_metrics',
-           'cov_learner', 'predict_distribution', 'evaluate', 'pooled_body_features', 'head_learner', 'fit_head',
-           'save_model', 'ModelFileError', 'load_model']
+           'cam_maps', 'create_model', 'block_names', 'MultiBlockBody', 'WeightedMSELoss', 'CovStatsCallback',
+           'default_metrics', 'cov_learner', 'predict_distribution', 'evaluate', 'pooled_body_features', 'head_learner',
+           'fit_head', 'save_model', 'ModelFileError', 'load_model']
 
 # %% ../nbs/07_learner.ipynb #c006
 _BODY = {'mobilenet_v2': lambda m: (m.features, 1280), 'alexnet': lambda m: (m.features, 256),
@@ -67,6 +67,18 @@ class AestheticModel(nn.Sequential):
     def __init__(self, body, head): super().__init__(body, head)
 
 def aesthetic_splitter(model): return [params(model[0]), params(model[1])]
+
+def cam_maps(model:nn.Module, x:torch.Tensor, rows, size) -> torch.Tensor:
+    "Class-activation maps (rows x H x W at `size`, output units) of output `rows` for the one image in `x`."
+    body, W = model[0], model[1].linear.weight[list(rows)].detach()
+    with torch.inference_mode():
+        fmaps = body.block_maps(x) if hasattr(body, 'block_maps') else [body(x)]   # multi-block: one map per block
+        up, start = 0, 0
+        for fm in fmaps:   # each block's map with its slice of the weights, summed at image size
+            c = fm.shape[1]
+            cams = torch.einsum('kc,chw->khw', W[:, start:start + c].to(fm), fm[0]); start += c
+            up = up + torch.nn.functional.interpolate(cams[None], size=size, mode='bilinear', align_corners=False)[0]
+    return up
 
 def create_model(arch:str='mobilenet_v2', m:int=12, loss:str='cov', param:str='gram', pretrained:bool=True,
                  multiblock:bool=False) -> AestheticModel:
