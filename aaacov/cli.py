@@ -6,7 +6,7 @@ Docs: https://aaacov.github.io/aaacov/cli.html.md"""
 
 # %% ../nbs/10_cli.ipynb #c003
 from __future__ import annotations
-import argparse, csv, sys, time
+import argparse, csv, os, sys, time
 from pathlib import Path
 import numpy as np, torch
 from .data import TARGETS, walk_images
@@ -30,11 +30,12 @@ def default_model_dir() -> Path:
 # %% ../nbs/10_cli.ipynb #c012
 class Predictor:
     "A saved model (`save_model` folder) ready for inference: resize, normalise, forward, decode to label units."
-    def __init__(self, model_dir, device=None):
+    def __init__(self, model_dir, device=None, channels_last:bool=True):
         from aaacov.learner import load_model
         self.model, self.cfg = load_model(model_dir)
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-        self.model.to(self.device).eval()
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format   # bench/inference.py measures both
+        self.model.to(self.device, memory_format=self.memory_format).eval()
         size = self.cfg.get('size') or [224, 224]
         self.size = (int(size[1]), int(size[0])) if isinstance(size, (list, tuple)) else (int(size), int(size))  # PIL: (w, h)
         n = self.cfg['normalize']
@@ -44,14 +45,22 @@ class Predictor:
         self.t_std = np.asarray(self.cfg.get('target_std') or np.ones(m), dtype=np.float64)
 
     def tensor(self, im) -> torch.Tensor:
+        "One PIL image -> the normalised 3 x H x W input."
         from PIL import Image
-        a = np.asarray(im.resize(self.size, Image.BILINEAR), dtype=np.float32) / 255
-        return (torch.from_numpy(a).permute(2, 0, 1) - self.mean) / self.std
+        return self.normalise(torch.from_numpy(np.array(im.resize(self.size, Image.BILINEAR))).permute(2, 0, 1)[None])[0]
+
+    def normalise(self, x_uint8:torch.Tensor) -> torch.Tensor:
+        "A uint8 batch (N x 3 x H x W, RGB) -> float, ImageNet-normalised, in the model's memory format."
+        return ((x_uint8.float() / 255 - self.mean) / self.std).contiguous(memory_format=self.memory_format)
 
     def __call__(self, images) -> dict:
-        "PIL images -> {'mu': n x m, 'sigma': n x m or None} in label units."
+        "PIL images -> {'mu': n x m, 'sigma': n x m or None, 'cov'} in label units."
+        return self.batch(torch.stack([self.tensor(im) for im in images]), normalised=True)
+
+    def batch(self, x:torch.Tensor, normalised:bool=False) -> dict:
+        "A batch of resized images (uint8, or already `normalised`) -> predictions in label units."
         from aaacov.losses import cov_summary
-        x = torch.stack([self.tensor(im) for im in images]).to(self.device)
+        x = (x if normalised else self.normalise(x)).to(self.device, memory_format=self.memory_format)
         with torch.inference_mode(): raw = self.model(x).float().cpu()
         m = self.cfg['m']
         if self.cfg['loss'] == 'cov':
@@ -66,46 +75,76 @@ class Predictor:
         return up.cpu().numpy() * self.t_std[list(rows)][:, None, None]
 
 # %% ../nbs/10_cli.ipynb #c013
-def predict_files(paths, model_dir, out, bs:int=16, progress:bool=True) -> dict:
+class _PhotoStream(torch.utils.data.IterableDataset):
+    "Every input file, decoded and resized in DataLoader worker processes: (key, uint8 CHW tensor or None, error or None)."
+    def __init__(self, paths, size, skip=frozenset()): self.paths, self.size, self.skip = list(map(str, paths)), size, skip
+    def __iter__(self):
+        from aaacov.dataloaders import load_photo_resized, ImageLoadError
+        info = torch.utils.data.get_worker_info()
+        wid, nw = (info.id, info.num_workers) if info else (0, 1)
+        for i, p in enumerate(iter_inputs(self.paths)):   # every worker walks the inputs and keeps its share
+            if i % nw != wid: continue
+            key = _csv_name(p)
+            if key in self.skip: yield key, None, None; continue
+            try: yield key, torch.from_numpy(np.array(load_photo_resized(p, self.size))).permute(2, 0, 1), None
+            except ImageLoadError as e: yield key, None, _csv_name(str(e).replace(str(p) + ': ', ''))
+            except Exception as e: yield key, None, _csv_name(f"unexpected error {type(e).__name__}: {e}")   # recorded, never a lost row
+
+def _csv_name(p) -> str:
+    "A file's name as written in the CSV: undecodable bytes of a non-UTF-8 name become \\x.. escapes (also the resume key)."
+    return str(p).encode('utf-8', 'backslashreplace').decode('utf-8')
+
+def _read_done(out:Path, header:list) -> set:
+    "Files already in results CSV `out` (resuming); a half-written last row (a killed run) is cut off; other columns refused."
+    if out.is_dir(): raise ValueError(f"{out} is a folder; give --out a CSV file name.")
+    if not (out.exists() and out.stat().st_size > 0): return set()
+    data = out.read_bytes()
+    if not data.endswith(b'\n'):   # killed mid-row: drop the partial row, it is scored again
+        with open(out, 'r+b') as f: f.truncate(data.rfind(b'\n') + 1)
+        if out.stat().st_size == 0: return set()
+    with open(out, newline='', encoding='utf-8') as f:
+        rows = csv.reader(f)
+        old = next(rows, None)
+        if old != header: raise ValueError(f"{out} exists with other columns ({old[:4] if old else old}...); choose another --out or delete it.")
+        return {r[0] for r in rows if len(r) == len(header)}
+
+def predict_files(paths, model_dir, out, bs:int=16, num_workers:int|None=None, progress:bool=True) -> dict:
     "Score every input into CSV `out` (one row per file, appended batch by batch; files already in `out` are skipped)."
-    from aaacov.dataloaders import load_photo, ImageLoadError
+    from fastprogress.fastprogress import progress_bar
     pred = Predictor(model_dir)
     targets = pred.cfg['targets']
     header = ['file', 'status'] + targets + [f"sigma_{t}" for t in targets]
     out = Path(out)
-    done = set()
-    if out.exists() and out.stat().st_size > 0:
-        with open(out, newline='', encoding='utf-8') as f:
-            rows = csv.reader(f)
-            old = next(rows, None)
-            if old != header: raise ValueError(f"{out} exists with other columns ({old[:4] if old else old}...); choose another --out or delete it.")
-            done = {r[0] for r in rows if r}
+    done = _read_done(out, header)
+    for p in map(Path, paths):
+        if not p.exists() and not p.is_symlink(): print(f"aaacov predict: {p} does not exist (recorded as skipped)", file=sys.stderr)
+    if num_workers is None: num_workers = min(4, max(0, (os.cpu_count() or 1) - 1))
+    stream = torch.utils.data.DataLoader(_PhotoStream(paths, (pred.size[1], pred.size[0]), frozenset(done)), batch_size=bs,
+                                         num_workers=num_workers, collate_fn=list, prefetch_factor=2 if num_workers else None)
+    n_files = sum(1 for _ in iter_inputs(paths)) if progress else None   # a cheap first walk, for the progress bar's total
     counts = {'ok': 0, 'skipped': 0, 'already': 0}
     t0 = time.time()
     with open(out, 'a', newline='', encoding='utf-8') as f:
         w = csv.writer(f)
         if not done and f.tell() == 0: w.writerow(header)
-        batch = []
-        def flush():
-            if not batch: return
-            res = pred([im for _, im in batch])
-            for k, (p, _) in enumerate(batch):
-                sig = res['sigma'][k] if res['sigma'] is not None else [''] * len(targets)
-                w.writerow([p, 'ok'] + [f"{v:.5f}" for v in res['mu'][k]] + [f"{v:.5f}" if v != '' else '' for v in sig])
-            counts['ok'] += len(batch); batch.clear(); f.flush()
-        for p in iter_inputs(paths):
-            key = str(p)
-            if key in done: counts['already'] += 1; continue
-            try: batch.append((key, load_photo(p)))
-            except ImageLoadError as e:
-                w.writerow([key, f"skipped: {str(e).replace(key + ': ', '')}"] + [''] * (2 * len(targets))); counts['skipped'] += 1; f.flush()
-            done.add(key)
-            if len(batch) >= bs: flush()
-            if progress and (counts['ok'] + counts['skipped']) % 100 == 0 and counts['ok'] + counts['skipped']:
-                print(f"\r{counts['ok'] + counts['skipped']} files, {time.time() - t0:.0f}s", end='', file=sys.stderr)
-        flush()
-    if progress: print(f"\rscored {counts['ok']}, skipped {counts['skipped']}, already in {out}: {counts['already']} ({time.time() - t0:.1f}s)", file=sys.stderr)
+        for batch in (progress_bar(stream, total=-(-n_files // bs), leave=False) if progress else stream):
+            good = []
+            for key, x, err in batch:
+                if key in done: counts['already'] += x is None and err is None; continue
+                done.add(key)
+                if x is None: w.writerow([key, f"skipped: {err}"] + [''] * (2 * len(targets))); counts['skipped'] += 1
+                else: good.append((key, x))
+            if good:
+                res = pred.batch(torch.stack([x for _, x in good]))
+                for k, (key, _) in enumerate(good):
+                    sig = res['sigma'][k] if res['sigma'] is not None else [''] * len(targets)
+                    w.writerow([key, 'ok'] + [f"{v:.5f}" for v in res['mu'][k]] + [f"{v:.5f}" if v != '' else '' for v in sig])
+                counts['ok'] += len(good)
+            f.flush()   # every batch is on disk: an interrupted run resumes after it
+    if progress: print(f"scored {counts['ok']}, skipped {counts['skipped']}, already in {out}: {counts['already']} "
+                       f"({time.time() - t0:.1f}s)", file=sys.stderr)
     return counts
+
 
 # %% ../nbs/10_cli.ipynb #c015
 def _b64_jpeg(im, size=256) -> str:
@@ -195,7 +234,7 @@ def _cmd_predict(a):
         model = default_model_dir()
         print("aaacov predict: no --model given: using the packaged model, trained on SYNTHETIC data (a demonstration, "
               "not an aesthetic verdict on real photos).", file=sys.stderr)
-    predict_files(a.paths, model, a.out, bs=a.bs, progress=not a.quiet)
+    predict_files(a.paths, model, a.out, bs=a.bs, num_workers=a.workers, progress=not a.quiet)
     if a.report: print(f"report: {write_report(a.out, model, a.report)}", file=sys.stderr)
     return 0
 
@@ -211,25 +250,49 @@ def _cmd_demo(a):
     return 0
 
 def _cmd_train(a):
-    import warnings
     from aaacov.data import read_aadb_labels, match_images
     from aaacov.dataloaders import aadb_dataloaders, aadb_test_dl
-    from aaacov.learner import cov_learner, fit_head, save_model
+    from aaacov.learner import cov_learner, fit_head, save_model, read_checkpoint, load_checkpoint, CheckpointCallback
     from aaacov.metrics import target_table
+    out = Path(a.out); ckpt = out/'checkpoint'
+    options = {k: getattr(a, k) for k in ('data', 'images', 'arch', 'loss', 'epochs', 'lr', 'size', 'bs', 'fine_tune', 'from_scratch', 'seed')}
+    options['data'] = str(Path(a.data).resolve()); options['images'] = str(Path(a.images or a.data).resolve())
+    if a.restart and ckpt.exists():
+        import shutil; shutil.rmtree(ckpt)
+    state = read_checkpoint(ckpt)
+    if state is not None:
+        if state.get('options') != options:
+            diff = {k: (state.get('options', {}).get(k), v) for k, v in options.items() if state.get('options', {}).get(k) != v}
+            raise ValueError(f"{ckpt} holds a run with other options {diff} (checkpoint, now): give the same options "
+                             "to resume it, or --restart to start again.")
+        print(f"resuming from the checkpoint after epoch {state['epoch'] + 1} of {a.epochs} in {ckpt}", file=sys.stderr)
+    from fastai.torch_core import set_seed
+    set_seed(a.seed)   # initial head, shuffling and flips: the same command trains the same model (num_workers=0)
     labels = match_images(read_aadb_labels(a.data), a.images or a.data)
-    dls = aadb_dataloaders(labels, size=a.size, bs=a.bs, standardize=True, num_workers=0)
-    learn = cov_learner(dls, a.arch, loss=a.loss, pretrained=not a.from_scratch, freeze=not (a.fine_tune or a.from_scratch))
-    if a.fine_tune or a.from_scratch:
-        lr = a.lr or learn.lr_find(show_plot=False).valley
-        learn.fit_one_cycle(a.epochs, lr)
-    else: fit_head(learn, a.epochs, lr=a.lr, show=False)
-    out = save_model(learn, a.out)
+    dls = aadb_dataloaders(labels, size=a.size, bs=a.bs, standardize=True, num_workers=a.workers,
+                           cache=not a.no_cache, progress=not a.quiet)
+    end_to_end = a.fine_tune or a.from_scratch
+    learn = cov_learner(dls, a.arch, loss=a.loss, pretrained=not a.from_scratch, freeze=not end_to_end)
+    if not end_to_end: fit_head(learn, a.epochs, lr=a.lr, show=not a.quiet, checkpoint=ckpt, checkpoint_info={'options': options})
+    else:
+        start, lr = 0, a.lr
+        if state is not None: start, lr = load_checkpoint(learn, ckpt), state['lr']
+        if lr is None: lr = float(learn.lr_find(show_plot=False).valley)
+        cbs = [CheckpointCallback(ckpt, lr=lr, phase='fine_tune', options=options)]
+        if start < a.epochs:
+            with (learn.no_bar() if a.quiet else _nullcontext()): learn.fit_one_cycle(a.epochs, lr, start_epoch=start, cbs=cbs)
+    out = save_model(learn, out)
     if (labels.split == 'test').any():
         with learn.no_bar(): preds, targs = learn.get_preds(dl=aadb_test_dl(dls, labels))
         table = target_table(preds, targs, learn.aaacov_config['targets'])
         table.to_csv(out/'test_scores.csv'); print(table.round(3).to_string())
     print(f"model saved to {out}")
     return 0
+
+def _nullcontext():
+    from contextlib import nullcontext
+    return nullcontext()
+
 
 # %% ../nbs/10_cli.ipynb #c019
 def build_parser() -> argparse.ArgumentParser:
@@ -241,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--out', default='results.csv', help='CSV to write or resume (default: results.csv)')
     s.add_argument('--report', help='also write a self-contained HTML report here')
     s.add_argument('--bs', type=int, default=16, help='batch size'); s.add_argument('--quiet', action='store_true')
+    s.add_argument('--workers', type=int, default=None, help='decoding worker processes (default: cores - 1, at most 4)')
     s.set_defaults(func=_cmd_predict)
     s = sub.add_parser('train', help='train on an AADB-format folder (real AADB or `aaacov synth` output)')
     s.add_argument('--data', required=True, help='folder with AADB label files'); s.add_argument('--images', help='image root (default: --data)')
@@ -250,6 +314,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--size', type=int, default=224); s.add_argument('--bs', type=int, default=32)
     s.add_argument('--fine-tune', action='store_true', help='train end to end (GPU) instead of the frozen-body head')
     s.add_argument('--from-scratch', action='store_true', help='no pretrained weights; trains end to end')
+    s.add_argument('--workers', type=int, default=0, help='DataLoader worker processes (default 0)')
+    s.add_argument('--no-cache', action='store_true', help='decode the photos every epoch instead of using the pre-resized cache')
+    s.add_argument('--restart', action='store_true', help='ignore a checkpoint in --out and start again')
+    s.add_argument('--seed', type=int, default=0, help='random seed (default 0)')
+    s.add_argument('--quiet', action='store_true')
     s.set_defaults(func=_cmd_train)
     s = sub.add_parser('synth', help='write a synthetic AADB-format dataset with known ground truth')
     s.add_argument('dest'); s.add_argument('--preset', default='small', choices=['tiny', 'small', 'full'])
@@ -264,7 +333,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     "The `aaacov` console script. Expected failures (bad files, folders, labels) print one clear line and exit 2."
     a = build_parser().parse_args(argv)
+    from aaacov.dataloaders import ImageLoadError
+    from aaacov.learner import NonFiniteLossError
     try: return a.func(a)
-    except (ValueError, FileNotFoundError, FileExistsError, KeyError) as e:   # our errors name the file and what to do
-        print(f"aaacov {a.command}: error: {e}", file=sys.stderr)
+    except (ValueError, FileNotFoundError, FileExistsError, KeyError, ImageLoadError, NonFiniteLossError) as e:   # they name the file and what to do
+        msg = str(e).split('\n\t')[-1]   # without fastai's "Exception occured in <callback>" prefix
+        print(f"aaacov {a.command}: error: {msg}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if a.command == 'train': print(f"\naaacov train: interrupted; run the same command again to resume from the last "
+                                       f"checkpoint in {Path(a.out)/'checkpoint'}", file=sys.stderr)
+        if a.command == 'predict': print(f"\naaacov predict: interrupted; every finished batch is in {a.out}: run the same "
+                                         "command again to score the rest", file=sys.stderr)
+        return 130

@@ -18,13 +18,15 @@ from fastai.data.transforms import ColReader, DisplayedTransform
 from fastai.data.core import DataLoaders
 from fastai.vision.core import PILImage
 from fastai.vision.data import ImageBlock
+from fastai.vision.core import IntToFloatTensor
 from fastai.vision.augment import Resize, ResizeMethod, FlipItem
 from .data import TARGETS, match_images, validate_labels
 
 # %% auto #0
-__all__ = ['ImageLoadError', 'to_rgb8', 'load_photo', 'PILPhoto', 'TensorTargets', 'DecodedTargets', 'TargetsSetup',
-           'StandardizeTargets', 'target_stats', 'TargetsBlock', 'split_by_column', 'aadb_block', 'aadb_dataloaders',
-           'aadb_test_dl', 'target_norm', 'decode_targets']
+__all__ = ['ImageLoadError', 'to_rgb8', 'load_photo', 'PILPhoto', 'default_cache_dir', 'load_photo_resized', 'ImageCache',
+           'CachedPhoto', 'TensorTargets', 'DecodedTargets', 'TargetsSetup', 'StandardizeTargets', 'target_stats',
+           'TargetsBlock', 'split_by_column', 'aadb_block', 'aadb_dataloaders', 'aadb_test_dl', 'target_norm',
+           'decode_targets']
 
 # %% ../nbs/01_dataloaders.ipynb #c007
 class ImageLoadError(Exception):
@@ -76,6 +78,83 @@ class PILPhoto(PILImage):
     def create(cls, fn, **kwargs):
         if isinstance(fn, (str, Path)): return cls(load_photo(fn))
         return PILImage.create.__func__(cls, fn, **kwargs)
+
+# %% ../nbs/01_dataloaders.ipynb #c012b
+def default_cache_dir() -> Path:
+    "Where aaacov keeps caches (resized images, backbone features): `$AAACOV_CACHE`, else `~/.cache/aaacov/cache`."
+    import os
+    return Path(os.environ.get('AAACOV_CACHE') or Path.home()/'.cache'/'aaacov'/'cache')
+
+def load_photo_resized(fn, size) -> Image.Image:
+    "`load_photo(fn)` squished to `size` ((h, w) or an int); JPEGs are decoded in draft mode at the smallest scale >= `size`."
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    fn = Path(fn)
+    try:
+        with Image.open(fn) as im:
+            if im.format == 'JPEG' and im.mode in ('RGB', 'L', 'CMYK', 'YCbCr'):
+                im.draft(im.mode, (max(h, w), max(h, w)))   # DCT scaling: both sides stay >= the target (any EXIF rotation)
+                im.load()
+                im = to_rgb8(ImageOps.exif_transpose(im))
+                return im.resize((w, h), Image.BILINEAR)
+    except Exception: pass   # any problem: the full, careful path below names the file
+    return load_photo(fn).resize((w, h), Image.BILINEAR)
+
+class ImageCache:
+    "Squished 8-bit RGB copies of photos at one size, one `.npy` per source file, keyed by its path, mtime and byte size."
+    version = 1
+    def __init__(self, size, cache_dir=None, draft:bool=True):
+        self.size = (size, size) if isinstance(size, int) else tuple(int(s) for s in size)
+        self.draft = draft
+        self.root = Path(cache_dir or default_cache_dir())/'images'/f"{self.size[0]}x{self.size[1]}{'-draft' if draft else ''}"
+    def __repr__(self): return f"ImageCache({self.size}, {self.root})"
+    def entry(self, fn) -> Path:
+        "The cache file of `fn` as it is now (a changed file, or another size, gets another entry)."
+        import hashlib
+        fn = Path(fn); st = fn.stat()
+        key = hashlib.sha1(f"{fn.resolve()}|{st.st_mtime_ns}|{st.st_size}|v{self.version}".encode()).hexdigest()
+        return self.root/key[:2]/f"{key}.npy"
+    def _resize(self, fn) -> Image.Image:
+        return load_photo_resized(fn, self.size) if self.draft else load_photo(fn).resize(self.size[::-1], Image.BILINEAR)
+    def load(self, fn) -> Image.Image:
+        "The resized photo, from the cache (written there on first use; safe when several processes do it at once)."
+        try: e = self.entry(fn)
+        except FileNotFoundError: return load_photo(fn)   # raises ImageLoadError naming the file
+        except OSError as err: raise ImageLoadError(f"{fn}: cannot read ({err}).") from None
+        if e.exists():
+            try: return Image.fromarray(np.load(e, allow_pickle=False))
+            except Exception: pass   # a damaged entry is rebuilt
+        im = self._resize(fn)
+        e.parent.mkdir(parents=True, exist_ok=True)
+        import os, tempfile
+        fd, tmp = tempfile.mkstemp(dir=e.parent, suffix='.tmp')
+        with os.fdopen(fd, 'wb') as f: np.save(f, np.asarray(im), allow_pickle=False)
+        os.replace(tmp, e)   # atomic: readers see the old state or the whole new file
+        return im
+    def photo(self, fn) -> PILPhoto:
+        "The `PILPhoto` of `fn` (from the cache) — the type transform the DataLoaders use."
+        return PILPhoto(self.load(fn)) if isinstance(fn, (str, Path)) else PILPhoto.create(fn)
+    def _build_one(self, fn):
+        try: self.load(fn); return None
+        except ImageLoadError as e: return str(e)
+    def build(self, files, n_workers:int|None=None, progress:bool=True) -> int:
+        "Cache every file of `files` not cached yet (in parallel, with a progress bar); bad files raise one error naming them."
+        from fastcore.parallel import parallel
+        from fastai.torch_core import defaults
+        todo = [f for f in map(Path, files) if not (f.exists() and self.entry(f).exists())]
+        if not todo: return 0
+        n_workers = defaults.cpus if n_workers is None else n_workers
+        errs = [e for e in parallel(self._build_one, todo, n_workers=n_workers if len(todo) > 64 else 0,
+                                    progress=progress, chunksize=16) if e]
+        if errs:
+            raise ImageLoadError(f"{len(errs)} image(s) cannot be used: " + '; '.join(errs[:10]) +
+                                 ('; ...' if len(errs) > 10 else '') + ". Fix them or remove their rows from the labels.")
+        return len(todo)
+
+class CachedPhoto(DisplayedTransform):
+    "Type transform of the cached pipeline: a path (or an image) -> its `PILPhoto` from `cache`."
+    def __init__(self, cache:ImageCache): self.cache = cache
+    def encodes(self, fn): return self.cache.photo(fn)
+
 
 # %% ../nbs/01_dataloaders.ipynb #c014
 class TensorTargets(TensorBase):
@@ -131,10 +210,13 @@ def split_by_column(df:pd.DataFrame):
     split = df['split'].to_numpy()
     return list(np.flatnonzero(split == 'train')), list(np.flatnonzero(split == 'valid'))
 
-def aadb_block(targets=TARGETS, size=224, flip:bool=True, stats=None, resize_method=ResizeMethod.Squish) -> DataBlock:
+def aadb_block(targets=TARGETS, size=224, flip:bool=True, stats=None, resize_method=ResizeMethod.Squish,
+               cache:ImageCache|None=None) -> DataBlock:
     "`DataBlock` of (`PILPhoto` from the `path` column, `targets` vector): warp resize to `size`, horizontal flips in training."
     item_tfms = [Resize(size, method=resize_method)] + ([FlipItem(0.5)] if flip else [])
-    return DataBlock(blocks=(ImageBlock(cls=PILPhoto), TargetsBlock(targets, stats)),
+    if cache is not None and resize_method != ResizeMethod.Squish: raise ValueError("the image cache stores squished images: use resize_method=ResizeMethod.Squish or cache=None")
+    xblock = ImageBlock(cls=PILPhoto) if cache is None else TransformBlock(type_tfms=CachedPhoto(cache), batch_tfms=IntToFloatTensor)
+    return DataBlock(blocks=(xblock, TargetsBlock(targets, stats)),
                      get_x=ColReader('path'), get_y=ColReader(list(targets)),
                      splitter=split_by_column, item_tfms=item_tfms, n_inp=1)
 
@@ -148,8 +230,9 @@ def _check_table(labels:pd.DataFrame, targets) -> None:
     validate_labels(labels, targets=list(targets))
 
 def aadb_dataloaders(labels:pd.DataFrame, root=None, targets=TARGETS, size=224, bs:int=32, standardize:bool=False,
-                     flip:bool=True, num_workers:int|None=None, **kwargs) -> DataLoaders:
-    "fastai `DataLoaders` (train/valid from the `split` column) for an AADB-format labels table."
+                     flip:bool=True, num_workers:int|None=None, cache:bool|str|Path|ImageCache=True, progress:bool=True,
+                     **kwargs) -> DataLoaders:
+    "fastai `DataLoaders` (train/valid from the `split` column) for an AADB-format labels table; `cache`: pre-resized images."
     if root is not None: labels = match_images(labels, root)
     targets = list(targets)
     _check_table(labels, targets)
@@ -159,7 +242,9 @@ def aadb_dataloaders(labels:pd.DataFrame, root=None, targets=TARGETS, size=224, 
     stats = target_stats(labels, targets) if standardize else None
     items = labels[labels.split.isin(['train', 'valid'])].reset_index(drop=True)
     if num_workers is not None: kwargs['num_workers'] = num_workers
-    dls = aadb_block(targets, size=size, flip=flip, stats=stats).dataloaders(items, bs=bs, **kwargs)
+    if cache is True or isinstance(cache, (str, Path)): cache = ImageCache(size, None if cache is True else cache)
+    if cache: cache.build(items.path, progress=progress)   # once, in parallel; names every unusable file
+    dls = aadb_block(targets, size=size, flip=flip, stats=stats, cache=cache or None).dataloaders(items, bs=bs, **kwargs)
     dls.targets = targets
     return dls
 

@@ -60,8 +60,11 @@ def logdet_pd(S:torch.Tensor) -> torch.Tensor:
     L, info = torch.linalg.cholesky_ex(S64)
     if not bool(info.any()): out = 2 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)
     else:
-        ev = torch.linalg.eigvalsh((S64 + S64.transpose(-1, -2)) / 2)
-        out = torch.log(ev.clamp_min(torch.finfo(torch.float64).tiny)).sum(-1)
+        fin = torch.isfinite(S64).all(-1).all(-1)   # a NaN/inf matrix has no eigenvalues: its log|S| is NaN, not a crash
+        eye = torch.eye(S64.shape[-1], dtype=S64.dtype, device=S64.device)
+        Sf = torch.where(fin[..., None, None], S64, eye)
+        ev = torch.linalg.eigvalsh((Sf + Sf.transpose(-1, -2)) / 2)
+        out = torch.where(fin, torch.log(ev.clamp_min(torch.finfo(torch.float64).tiny)).sum(-1), float('nan'))
     return out.to(S.dtype)
 
 def gaussian_nll(out:torch.Tensor, y:torch.Tensor, m:int, param:str='gram') -> torch.Tensor:
@@ -100,7 +103,12 @@ def cov_summary(out:torch.Tensor, m:int=12, param:str='gram', std=None) -> dict:
     "mu, Sigma = S^-1, per-target sigma and the correlation matrix of each item; `std` (per target) rescales to label units."
     with torch.no_grad():
         mu, S = cov_params(out.detach().double(), m, param)   # formed in float64, like the loss
-        cov = torch.cholesky_inverse(torch.linalg.cholesky(S))
+        L, info = torch.linalg.cholesky_ex(S)
+        if bool(info.any()):   # only non-finite outputs (diverged weights) get here with 'gram': NaN for those items
+            fine = info == 0
+            L = torch.where(fine[:, None, None], L, torch.eye(m, dtype=L.dtype, device=L.device))
+            cov = torch.where(fine[:, None, None], torch.cholesky_inverse(L), float('nan'))
+        else: cov = torch.cholesky_inverse(L)
         if std is not None:
             std = torch.as_tensor(std, dtype=torch.float64, device=cov.device)
             cov = cov * std[:, None] * std[None, :]

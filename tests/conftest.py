@@ -46,3 +46,13 @@ def quiet():
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         yield
+
+@pytest.fixture(autouse=True, scope='session')
+def _private_cache(tmp_path_factory):
+    "Resized-image and feature caches of the tests go to a fresh folder, never the user's ~/.cache."
+    import os
+    old = os.environ.get('AAACOV_CACHE')
+    os.environ['AAACOV_CACHE'] = str(tmp_path_factory.mktemp('aaacov-cache'))
+    yield
+    if old is None: os.environ.pop('AAACOV_CACHE', None)
+    else: os.environ['AAACOV_CACHE'] = old

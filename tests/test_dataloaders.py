@@ -74,7 +74,11 @@ def test_constant_target_standardises_without_dividing_by_zero(items):
 
 def test_corrupt_image_in_a_batch_names_the_file(items):
     open(items.path.iat[3], 'wb').close()   # fastai opens the first item while building: break a later one
-    dls = aadb_dataloaders(items, size=16, bs=6, num_workers=0, shuffle=False)
+    # the cached pipeline decodes every image up front: all unusable files are named before training starts
+    with pytest.raises(ImageLoadError, match=r'1 image\(s\) cannot be used: .*' + items.fname.iat[3] + ': not an image'):
+        aadb_dataloaders(items, size=16, bs=6, num_workers=0, shuffle=False)
+    # without the cache the file is read when its batch is drawn, and named then
+    dls = aadb_dataloaders(items, size=16, bs=6, num_workers=0, shuffle=False, cache=False)
     with pytest.raises(ImageLoadError, match=items.fname.iat[3] + ': not an image'): dls.train.one_batch()
     open(items.path.iat[0], 'wb').close()
     with pytest.raises(ImageLoadError, match=items.fname.iat[0]): aadb_dataloaders(items, size=16, num_workers=0)
