@@ -12,7 +12,8 @@ import numpy as np, torch
 from .data import TARGETS, walk_images
 
 # %% auto #0
-__all__ = ['iter_inputs', 'default_model_dir', 'Predictor', 'predict_files', 'write_report', 'build_parser', 'main']
+__all__ = ['iter_inputs', 'default_model_dir', 'fold_batchnorm', 'Predictor', 'predict_files', 'write_report', 'build_parser',
+           'main']
 
 # %% ../nbs/10_cli.ipynb #c006
 def iter_inputs(paths):
@@ -27,6 +28,19 @@ def default_model_dir() -> Path:
     from importlib.resources import files
     return Path(str(files('aaacov')/'models'/'synthetic-mobilenet_v2'))
 
+# %% ../nbs/10_cli.ipynb #c011a
+def fold_batchnorm(model:torch.nn.Module) -> torch.nn.Module:
+    "For inference: fold every BatchNorm2d that directly follows a Conv2d in a Sequential into the convolution (in place)."
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    model.eval()
+    for seq in [m for m in model.modules() if isinstance(m, torch.nn.Sequential)]:
+        names = list(seq._modules)
+        for a, b in zip(names, names[1:]):
+            conv, bn = seq._modules[a], seq._modules[b]
+            if isinstance(conv, torch.nn.Conv2d) and isinstance(bn, torch.nn.BatchNorm2d):
+                seq._modules[a], seq._modules[b] = fuse_conv_bn_eval(conv, bn), torch.nn.Identity()
+    return model
+
 # %% ../nbs/10_cli.ipynb #c012
 class Predictor:
     "A saved model (`save_model` folder) ready for inference: resize, normalise, forward, decode to label units."
@@ -35,6 +49,7 @@ class Predictor:
         self.model, self.cfg = load_model(model_dir)
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format   # bench/inference.py measures both
+        fold_batchnorm(self.model)
         self.model.to(self.device, memory_format=self.memory_format).eval()
         size = self.cfg.get('size') or [224, 224]
         self.size = (int(size[1]), int(size[0])) if isinstance(size, (list, tuple)) else (int(size), int(size))  # PIL: (w, h)
@@ -86,7 +101,7 @@ class _PhotoStream(torch.utils.data.IterableDataset):
             if i % nw != wid: continue
             key = _csv_name(p)
             if key in self.skip: yield key, None, None; continue
-            try: yield key, torch.from_numpy(np.array(load_photo_resized(p, self.size))).permute(2, 0, 1), None
+            try: yield key, torch.from_numpy(np.array(load_photo_resized(p, self.size))).permute(2, 0, 1).contiguous(), None
             except ImageLoadError as e: yield key, None, _csv_name(str(e).replace(str(p) + ': ', ''))
             except Exception as e: yield key, None, _csv_name(f"unexpected error {type(e).__name__}: {e}")   # recorded, never a lost row
 
@@ -118,7 +133,9 @@ def predict_files(paths, model_dir, out, bs:int=16, num_workers:int|None=None, p
     done = _read_done(out, header)
     for p in map(Path, paths):
         if not p.exists() and not p.is_symlink(): print(f"aaacov predict: {p} does not exist (recorded as skipped)", file=sys.stderr)
-    if num_workers is None: num_workers = min(4, max(0, (os.cpu_count() or 1) - 1))
+    if num_workers is None:   # on <= 2 cores a decoding worker only competes with the model's threads (bench/inference.py: 0.98x)
+        cores = os.cpu_count() or 1
+        num_workers = 0 if cores <= 2 else min(4, cores - 2)
     stream = torch.utils.data.DataLoader(_PhotoStream(paths, (pred.size[1], pred.size[0]), frozenset(done)), batch_size=bs,
                                          num_workers=num_workers, collate_fn=list, prefetch_factor=2 if num_workers else None)
     n_files = sum(1 for _ in iter_inputs(paths)) if progress else None   # a cheap first walk, for the progress bar's total
@@ -272,6 +289,10 @@ def _cmd_train(a):
     dls = aadb_dataloaders(labels, size=a.size, bs=a.bs, standardize=True, num_workers=a.workers,
                            cache=not a.no_cache, progress=not a.quiet)
     end_to_end = a.fine_tune or a.from_scratch
+    world, rank = int(os.environ.get('WORLD_SIZE', '1')), int(os.environ.get('RANK', '0'))
+    if world > 1 and not (end_to_end and a.lr):
+        raise ValueError(f"launched as {world} processes: multi-process training is for --fine-tune / --from-scratch with a "
+                         "given --lr (the frozen-body head trains in seconds in one process; a range test per process would disagree).")
     learn = cov_learner(dls, a.arch, loss=a.loss, pretrained=not a.from_scratch, freeze=not end_to_end)
     if not end_to_end: fit_head(learn, a.epochs, lr=a.lr, show=not a.quiet, checkpoint=ckpt, checkpoint_info={'options': options})
     else:
@@ -280,7 +301,11 @@ def _cmd_train(a):
         if lr is None: lr = float(learn.lr_find(show_plot=False).valley)
         cbs = [CheckpointCallback(ckpt, lr=lr, phase='fine_tune', options=options)]
         if start < a.epochs:
-            with (learn.no_bar() if a.quiet else _nullcontext()): learn.fit_one_cycle(a.epochs, lr, start_epoch=start, cbs=cbs)
+            with (learn.no_bar() if a.quiet else _nullcontext()), (_data_parallel(learn, rank, world) if world > 1 else _nullcontext()):
+                learn.fit_one_cycle(a.epochs, lr, start_epoch=start, cbs=cbs)
+        if world > 1:
+            _leave_process_group()
+            if rank != 0: return 0   # rank 0 writes the model and the test table
     out = save_model(learn, out)
     if (labels.split == 'test').any():
         with learn.no_bar(): preds, targs = learn.get_preds(dl=aadb_test_dl(dls, labels))
@@ -288,6 +313,25 @@ def _cmd_train(a):
         table.to_csv(out/'test_scores.csv'); print(table.round(3).to_string())
     print(f"model saved to {out}")
     return 0
+
+def _data_parallel(learn, rank:int, world:int):
+    "fastai's `distrib_ctx` (Hugging Face Accelerate underneath): DDP over gloo on CPUs, NCCL on GPUs."
+    import torch.distributed as dist
+    from fastai.distributed import DistributedDL
+    cuda = torch.cuda.is_available()
+    if not cuda: os.environ.setdefault('ACCELERATE_USE_CPU', '1')   # accelerate's MULTI_CPU state: the gloo backend
+    def _broadcast(self, t, src):   # fastai 2.8's version moves the tensor to CUDA, which gloo on a CPU cannot take
+        t = torch.tensor(t, dtype=torch.long, device='cuda' if dist.get_backend() == 'nccl' else 'cpu')
+        dist.broadcast(t, src); return t.cpu().tolist()
+    DistributedDL._broadcast = _broadcast
+    print(f"aaacov train: process {rank} of {world} ({'NCCL' if cuda else 'gloo, CPU'})", file=sys.stderr)
+    return learn.distrib_ctx(sync_bn=cuda)   # SyncBatchNorm refuses CPU tensors
+
+def _leave_process_group():
+    "After a data-parallel fit: wait for every process, then continue as a single process (no collective calls)."
+    from fastai.torch_core import distrib_barrier
+    from fastai.distributed import teardown_distrib
+    distrib_barrier(); teardown_distrib(); os.environ['WORLD_SIZE'] = '1'
 
 def _nullcontext():
     from contextlib import nullcontext

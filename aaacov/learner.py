@@ -473,6 +473,7 @@ class CheckpointCallback(Callback):
     def before_epoch(self): self.trained = False
     def after_epoch(self):
         if not self.trained: return   # an epoch skipped by `start_epoch` when resuming
+        if int(os.environ.get('RANK', '0')) != 0: return   # data-parallel: the processes hold the same weights; one writes
         vals = self.learn.recorder.values[-1] if self.learn.recorder.values else []
         save_checkpoint(self.learn, self.path, self.epoch, n_epoch=self.n_epoch, metrics=[float(v) for v in vals], **self.info)
 

@@ -139,3 +139,20 @@ def test_predict_workers_give_the_same_rows(trained, tmp_path):
     run('predict', photos, '--model', trained/'model', '--out', tmp_path/'w2.csv', '--quiet', '--workers', '2', '--bs', '2')
     a, b = (pd.read_csv(tmp_path/f).sort_values('file').reset_index(drop=True) for f in ('w0.csv', 'w2.csv'))
     pd.testing.assert_frame_equal(a, b, atol=1e-4)
+
+def test_train_two_processes(tmp_path):
+    "`aaacov train` launched by torchrun as two processes: data-parallel over gloo on this CPU, rank 0 writes the model."
+    from aaacov.synthetic import synthetic_dataset
+    from aaacov.learner import load_model
+    data = synthetic_dataset('tiny', progress=False)
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', str(BIN/'aaacov'), 'train', '--data', str(data),
+           '--images', str(data/'images'), '--fine-tune', '--epochs', '2', '--size', '32', '--bs', '8', '--lr', '1e-3', '--quiet']
+    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
+    r = subprocess.run(cmd + ['--out', str(tmp_path/'m')], capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'process 0 of 2 (gloo, CPU)' in r.stderr and 'process 1 of 2 (gloo, CPU)' in r.stderr
+    model, cfg = load_model(tmp_path/'m')
+    assert cfg['arch'] == 'mobilenet_v2' and (tmp_path/'m'/'test_scores.csv').is_file()
+    # without a learning rate every process would run its own range test: refused with the reason
+    r = subprocess.run(cmd[:-3] + ['--quiet', '--out', str(tmp_path/'n')], capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode != 0 and 'multi-process training is for --fine-tune' in r.stderr
