@@ -310,7 +310,6 @@ def predict_bad_files_among_good(tmp_path, request):
     by = {r['file']: r for r in s['rows']}
     for n in GOOD: assert_ok_row(by[str(s['photos']/n)])
     for c in PHOTOS: (assert_ok_row if c.error is None else lambda r: assert_skipped_row(r, c.error))(by[str(s['photos']/c.name)])
-    assert s['seconds'] < 120
 
 def predict_missing_path_argument(tmp_path, request):
     s = request.getfixturevalue('shared')
