@@ -144,7 +144,9 @@ def predict_files(paths, model_dir, out, bs:int=16, num_workers:int|None=None, p
     with open(out, 'a', newline='', encoding='utf-8') as f:
         w = csv.writer(f)
         if not done and f.tell() == 0: w.writerow(header)
-        for batch in (progress_bar(stream, total=-(-n_files // bs), leave=False) if progress else stream):
+        bar = progress_bar(range(max(n_files, 1)), leave=False) if progress else None   # counts files; never caps the loop
+        if bar is not None: bar.update(0)
+        for batch in stream:
             good = []
             for key, x, err in batch:
                 if key in done: counts['already'] += x is None and err is None; continue
@@ -158,6 +160,8 @@ def predict_files(paths, model_dir, out, bs:int=16, num_workers:int|None=None, p
                     w.writerow([key, 'ok'] + [f"{v:.5f}" for v in res['mu'][k]] + [f"{v:.5f}" if v != '' else '' for v in sig])
                 counts['ok'] += len(good)
             f.flush()   # every batch is on disk: an interrupted run resumes after it
+            if bar is not None: bar.update(min(n_files, sum(counts.values())))
+    if bar is not None: bar.on_iter_end()
     if progress: print(f"scored {counts['ok']}, skipped {counts['skipped']}, already in {out}: {counts['already']} "
                        f"({time.time() - t0:.1f}s)", file=sys.stderr)
     return counts
@@ -272,11 +276,12 @@ def _cmd_train(a):
     from aaacov.learner import cov_learner, fit_head, save_model, read_checkpoint, load_checkpoint, CheckpointCallback
     from aaacov.metrics import target_table
     out = Path(a.out); ckpt = out/'checkpoint'
-    options = {k: getattr(a, k) for k in ('data', 'images', 'arch', 'loss', 'epochs', 'lr', 'size', 'bs', 'fine_tune', 'from_scratch', 'seed')}
+    options = {k: getattr(a, k) for k in ('data', 'images', 'arch', 'loss', 'epochs', 'lr', 'size', 'bs', 'fine_tune', 'from_scratch', 'seed', 'no_cache', 'workers')}
     options['data'] = str(Path(a.data).resolve()); options['images'] = str(Path(a.images or a.data).resolve())
-    if a.restart and ckpt.exists():
+    rank = int(os.environ.get('RANK', '0'))
+    if a.restart and ckpt.exists() and rank == 0:
         import shutil; shutil.rmtree(ckpt)
-    state = read_checkpoint(ckpt)
+    state = None if a.restart else read_checkpoint(ckpt)   # other processes of a --restart never read the old one
     if state is not None:
         if state.get('options') != options:
             diff = {k: (state.get('options', {}).get(k), v) for k, v in options.items() if state.get('options', {}).get(k) != v}
@@ -289,7 +294,7 @@ def _cmd_train(a):
     dls = aadb_dataloaders(labels, size=a.size, bs=a.bs, standardize=True, num_workers=a.workers,
                            cache=not a.no_cache, progress=not a.quiet)
     end_to_end = a.fine_tune or a.from_scratch
-    world, rank = int(os.environ.get('WORLD_SIZE', '1')), int(os.environ.get('RANK', '0'))
+    world = int(os.environ.get('WORLD_SIZE', '1'))
     if world > 1 and not (end_to_end and a.lr):
         raise ValueError(f"launched as {world} processes: multi-process training is for --fine-tune / --from-scratch with a "
                          "given --lr (the frozen-body head trains in seconds in one process; a range test per process would disagree).")
@@ -314,18 +319,27 @@ def _cmd_train(a):
     print(f"model saved to {out}")
     return 0
 
+from contextlib import contextmanager
+
+@contextmanager
 def _data_parallel(learn, rank:int, world:int):
-    "fastai's `distrib_ctx` (Hugging Face Accelerate underneath): DDP over gloo on CPUs, NCCL on GPUs."
+    "fastai's `distrib_ctx` (Hugging Face Accelerate underneath): DDP over gloo on CPUs, NCCL on GPUs; patches undone after."
     import torch.distributed as dist
     from fastai.distributed import DistributedDL
     cuda = torch.cuda.is_available()
-    if not cuda: os.environ.setdefault('ACCELERATE_USE_CPU', '1')   # accelerate's MULTI_CPU state: the gloo backend
+    old_broadcast, old_env = DistributedDL._broadcast, os.environ.get('ACCELERATE_USE_CPU')
+    if not cuda: os.environ['ACCELERATE_USE_CPU'] = '1'   # accelerate's MULTI_CPU state: the gloo backend
     def _broadcast(self, t, src):   # fastai 2.8's version moves the tensor to CUDA, which gloo on a CPU cannot take
         t = torch.tensor(t, dtype=torch.long, device='cuda' if dist.get_backend() == 'nccl' else 'cpu')
         dist.broadcast(t, src); return t.cpu().tolist()
     DistributedDL._broadcast = _broadcast
     print(f"aaacov train: process {rank} of {world} ({'NCCL' if cuda else 'gloo, CPU'})", file=sys.stderr)
-    return learn.distrib_ctx(sync_bn=cuda)   # SyncBatchNorm refuses CPU tensors
+    try:
+        with learn.distrib_ctx(sync_bn=cuda): yield   # SyncBatchNorm refuses CPU tensors
+    finally:
+        DistributedDL._broadcast = old_broadcast
+        if old_env is None: os.environ.pop('ACCELERATE_USE_CPU', None)
+        else: os.environ['ACCELERATE_USE_CPU'] = old_env
 
 def _leave_process_group():
     "After a data-parallel fit: wait for every process, then continue as a single process (no collective calls)."
@@ -348,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--out', default='results.csv', help='CSV to write or resume (default: results.csv)')
     s.add_argument('--report', help='also write a self-contained HTML report here')
     s.add_argument('--bs', type=int, default=16, help='batch size'); s.add_argument('--quiet', action='store_true')
-    s.add_argument('--workers', type=int, default=None, help='decoding worker processes (default: cores - 1, at most 4)')
+    s.add_argument('--workers', type=int, default=None, help='decoding worker processes (default: 0 on <= 2 cores, else cores - 2, at most 4)')
     s.set_defaults(func=_cmd_predict)
     s = sub.add_parser('train', help='train on an AADB-format folder (real AADB or `aaacov synth` output)')
     s.add_argument('--data', required=True, help='folder with AADB label files'); s.add_argument('--images', help='image root (default: --data)')

@@ -100,8 +100,8 @@ def load_photo_resized(fn, size) -> Image.Image:
     return load_photo(fn).resize((w, h), Image.BILINEAR)
 
 class ImageCache:
-    "Squished 8-bit RGB copies of photos at one size, one `.npy` per source file, keyed by its path, mtime and byte size."
-    version = 1
+    "Squished 8-bit RGB copies of photos at one size, one `.npy` per source file, keyed by its path, mtime, ctime and byte size."
+    version = 2
     def __init__(self, size, cache_dir=None, draft:bool=True):
         self.size = (size, size) if isinstance(size, int) else tuple(int(s) for s in size)
         self.draft = draft
@@ -111,7 +111,7 @@ class ImageCache:
         "The cache file of `fn` as it is now (a changed file, or another size, gets another entry)."
         import hashlib
         fn = Path(fn); st = fn.stat()
-        key = hashlib.sha1(f"{fn.resolve()}|{st.st_mtime_ns}|{st.st_size}|v{self.version}".encode()).hexdigest()
+        key = hashlib.sha1(f"{fn.resolve()}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_size}|v{self.version}".encode()).hexdigest()
         return self.root/key[:2]/f"{key}.npy"
     def _resize(self, fn) -> Image.Image:
         return load_photo_resized(fn, self.size) if self.draft else load_photo(fn).resize(self.size[::-1], Image.BILINEAR)

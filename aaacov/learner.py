@@ -208,7 +208,7 @@ def evaluate(learn:Learner, dl=None) -> pd.DataFrame:
 
 # %% ../nbs/07_learner.ipynb #c018
 def pooled_body_features(learn:Learner, dl, progress:bool=False) -> tuple:
-    "(pooled body features, targets) of every item of `dl`, computed once with the body in eval mode."
+    "(pooled body features, targets) of every item of `dl`, body in eval mode (on CPU the body is left in channels-last format)."
     from fastprogress.fastprogress import progress_bar
     body, pool = learn.model[0], learn.model[1].pool
     body.eval(); feats, ys = [], []
@@ -243,16 +243,25 @@ def feature_cache_key(learn:Learner, dl) -> str|None:
     if not isinstance(items, pd.DataFrame) or 'path' not in items: return None
     h = hashlib.sha256()
     cfg = learn.aaacov_config
-    h.update(json.dumps([cfg['arch'], cfg.get('multiblock', False), _resize_size(learn.dls), FEATURE_CACHE_VERSION]).encode())
+    h.update(json.dumps([cfg['arch'], cfg.get('multiblock', False), _resize_size(learn.dls), _pixel_pipeline(learn.dls), FEATURE_CACHE_VERSION]).encode())
     for k, v in learn.model[0].state_dict().items():   # the body's weights and BN statistics, exactly
         h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
     norm = next((t for t in learn.dls.after_batch.fs if isinstance(t, Normalize)), None)
     if norm is not None: h.update(norm.mean.cpu().numpy().tobytes()); h.update(norm.std.cpu().numpy().tobytes())
     for p in items['path']:
-        st = Path(p).stat(); h.update(f"{Path(p).resolve()}|{st.st_mtime_ns}|{st.st_size}\n".encode())
+        st = Path(p).stat(); h.update(f"{Path(p).resolve()}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_size}\n".encode())
     return h.hexdigest()
 
-FEATURE_CACHE_VERSION = 1
+FEATURE_CACHE_VERSION = 2
+
+def _pixel_pipeline(dls) -> list:
+    "How the DataLoaders make pixels: the image cache (size, draft mode) or a full decode, and the Resize method."
+    from aaacov.dataloaders import CachedPhoto
+    tfms = [t for tl in dls.valid_ds.tls[:1] for t in tl.tfms.fs]
+    cache = next((t.cache for t in tfms if isinstance(t, CachedPhoto)), None)
+    resize = next((t for t in dls.after_item.fs if type(t).__name__ == 'Resize'), None)
+    return [None if cache is None else [list(cache.size), cache.draft, cache.version],
+            None if resize is None else [str(resize.method), str(resize.pad_mode), str(getattr(resize, 'mode', ''))]]
 
 def _dl_targets(learn, dl) -> torch.Tensor:
     "The (standardised) targets of every item of `dl`, read from its labels without decoding any image."
@@ -315,8 +324,10 @@ def fit_head(learn:Learner, epochs:int=10, lr:float|str|None=None, bs:int=64, sh
                 scores = {}
                 for cand in (sug.minimum * 10 ** (k / 2) for k in range(4)):
                     hl.model.load_state_dict(init)
-                    with hl.no_logging(), hl.no_bar(): hl.fit_one_cycle(epochs, cand, reset_opt=True)
-                    scores[cand] = _val_srcc(hl)
+                    try:
+                        with hl.no_logging(), hl.no_bar(): hl.fit_one_cycle(epochs, cand, reset_opt=True)
+                        scores[cand] = _val_srcc(hl)
+                    except NonFiniteLossError: scores[cand] = -np.inf   # this LR diverges: not a candidate
                 lr = max(scores, key=scores.get)
                 learn.head_lr_scores = scores
                 hl.model.load_state_dict(init)
@@ -378,11 +389,21 @@ def load_model(path) -> tuple:
 # %% ../nbs/07_learner.ipynb #c021b
 CHECKPOINT_VERSION = 1
 
+def _train_dl(learn):
+    "The training DataLoader whose `rng` shuffles (inside fastai's `distrib_ctx` it is wrapped in a `DistributedDL`)."
+    dl = learn.dls.train
+    return dl.dl if type(dl).__name__ == 'DistributedDL' else dl
+
+def _bare_model(learn):
+    "The model without a DistributedDataParallel wrapper (checkpoint keys must not depend on how it was trained)."
+    return learn.model.module if hasattr(learn.model, 'module') else learn.model
+
 def _rng_state(learn) -> tuple:
     "Every random state a resumed fit needs to continue exactly: Python, NumPy, torch and the training DataLoader's."
     import random
+    dl = _train_dl(learn)
     js = {'python': _jsonable(random.getstate()), 'numpy': _jsonable(np.random.get_state()),
-          'train_dl': _jsonable(learn.dls.train.rng.getstate()) if hasattr(learn.dls.train, 'rng') else None}
+          'train_dl': _jsonable(dl.rng.getstate()) if hasattr(dl, 'rng') else None}
     return js, {'rng.torch': torch.get_rng_state()}
 
 def _jsonable(o):
@@ -403,7 +424,7 @@ def save_checkpoint(learn:Learner, path, epoch:int, **info) -> Path:
     "Write the model, optimizer and random states after `epoch` (0-based) to folder `path`; `state.json` is written last."
     from safetensors.torch import save_file
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in learn.model.state_dict().items()}
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in _bare_model(learn).state_dict().items()}
     opt_json = None
     if learn.opt is not None:
         sd = learn.opt.state_dict(); per_param = []
@@ -448,7 +469,7 @@ def load_checkpoint(learn:Learner, path) -> int:
     try: tensors = load_file(str(Path(path)/state['weights']))
     except Exception as e: raise ModelFileError(f"{Path(path)/state['weights']}: unreadable checkpoint ({e}); delete {path} to start again.") from None
     model_sd = {k[6:]: v for k, v in tensors.items() if k.startswith('model.')}
-    try: learn.model.load_state_dict(model_sd)
+    try: _bare_model(learn).load_state_dict(model_sd)
     except RuntimeError as e: raise ModelFileError(f"{path}: the checkpoint's weights do not fit this model ({str(e)[:200]}).") from None
     if state['optimizer'] is not None:
         if learn.opt is None: learn.create_opt()
@@ -461,7 +482,7 @@ def load_checkpoint(learn:Learner, path) -> int:
         learn.opt.load_state_dict({'hypers': hypers, 'state': per_param})
     r = state['rng']
     random.setstate(_unjson(r['python'])); np.random.set_state(_unjson(r['numpy']))
-    if r.get('train_dl') is not None: learn.dls.train.rng.setstate(_unjson(r['train_dl']))
+    if r.get('train_dl') is not None: _train_dl(learn).rng.setstate(_unjson(r['train_dl']))
     torch.set_rng_state(tensors['rng.torch'])
     return state['epoch'] + 1
 
@@ -493,11 +514,15 @@ def _batch_files(learn) -> list|None:
 class NonFiniteLossCallback(Callback):
     "Stop training with a clear `NonFiniteLossError` (epoch, batch, files) as soon as a loss is NaN or infinite."
     order = -5
+    def before_fit(self):   # the LR range test ends on divergence by itself
+        self.range_test, self.has_trained = any(type(c).__name__ == 'LRFinder' for c in self.learn.cbs), False
+    def before_train(self): self.has_trained = True   # a fit, not get_preds/validate (they never train)
     def after_loss(self):
-        if not len(self.learn.yb): return   # get_preds without targets: no loss
+        if getattr(self, 'range_test', False) or not len(self.learn.yb): return   # get_preds without targets: no loss
         loss = self.learn.loss_grad.detach()
         if torch.isfinite(loss).all(): return
         if not self.training:   # finite training losses, then a NaN validation: the last optimizer step broke the weights
+            if not getattr(self, 'has_trained', False): return   # get_preds/validate of NaN outputs: not a training failure
             raise NonFiniteLossError(f"epoch {self.epoch}: the validation loss is {float(loss):.4g} after finite training losses: "
                                      "the weights became NaN or infinite in an optimizer step. Lower the learning rate; an "
                                      "earlier checkpoint (if any) is kept.")

@@ -136,7 +136,8 @@ def test_predict_workers_give_the_same_rows(trained, tmp_path):
     "Decoding in worker processes changes neither the rows nor the numbers."
     photos = _photos(tmp_path/'photos')
     run('predict', photos, '--model', trained/'model', '--out', tmp_path/'w0.csv', '--quiet', '--workers', '0')
-    run('predict', photos, '--model', trained/'model', '--out', tmp_path/'w2.csv', '--quiet', '--workers', '2', '--bs', '2')
+    # with the progress bar (not --quiet): it counts files and must never cut the stream of batches short
+    run('predict', photos, '--model', trained/'model', '--out', tmp_path/'w2.csv', '--workers', '2', '--bs', '2')
     a, b = (pd.read_csv(tmp_path/f).sort_values('file').reset_index(drop=True) for f in ('w0.csv', 'w2.csv'))
     pd.testing.assert_frame_equal(a, b, atol=1e-4)
 
@@ -153,6 +154,9 @@ def test_train_two_processes(tmp_path):
     assert 'process 0 of 2 (gloo, CPU)' in r.stderr and 'process 1 of 2 (gloo, CPU)' in r.stderr
     model, cfg = load_model(tmp_path/'m')
     assert cfg['arch'] == 'mobilenet_v2' and (tmp_path/'m'/'test_scores.csv').is_file()
+    # the data-parallel checkpoint resumes (its keys are the bare model's, not DistributedDataParallel's)
+    r = subprocess.run(cmd + ['--out', str(tmp_path/'m')], capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0 and 'resuming from the checkpoint after epoch 2 of 2' in r.stderr, r.stderr[-3000:]
     # without a learning rate every process would run its own range test: refused with the reason
     r = subprocess.run(cmd[:-3] + ['--quiet', '--out', str(tmp_path/'n')], capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode != 0 and 'multi-process training is for --fine-tune' in r.stderr
