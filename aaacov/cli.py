@@ -7,6 +7,7 @@ Docs: https://aaacov.github.io/aaacov/cli.html.md"""
 # %% ../nbs/10_cli.ipynb #c003
 from __future__ import annotations
 import argparse, csv, os, sys, time
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 import numpy as np, torch
 from .data import TARGETS, walk_images
@@ -306,7 +307,7 @@ def _cmd_train(a):
         if lr is None: lr = float(learn.lr_find(show_plot=False).valley)
         cbs = [CheckpointCallback(ckpt, lr=lr, phase='fine_tune', options=options)]
         if start < a.epochs:
-            with (learn.no_bar() if a.quiet else _nullcontext()), (_data_parallel(learn, rank, world) if world > 1 else _nullcontext()):
+            with (learn.no_bar() if a.quiet else nullcontext()), (_data_parallel(learn, rank, world) if world > 1 else nullcontext()):
                 learn.fit_one_cycle(a.epochs, lr, start_epoch=start, cbs=cbs)
         if world > 1:
             _leave_process_group()
@@ -318,8 +319,6 @@ def _cmd_train(a):
         table.to_csv(out/'test_scores.csv'); print(table.round(3).to_string())
     print(f"model saved to {out}")
     return 0
-
-from contextlib import contextmanager
 
 @contextmanager
 def _data_parallel(learn, rank:int, world:int):
@@ -347,9 +346,6 @@ def _leave_process_group():
     from fastai.distributed import teardown_distrib
     distrib_barrier(); teardown_distrib(); os.environ['WORLD_SIZE'] = '1'
 
-def _nullcontext():
-    from contextlib import nullcontext
-    return nullcontext()
 
 
 # %% ../nbs/10_cli.ipynb #c019

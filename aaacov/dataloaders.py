@@ -23,10 +23,10 @@ from fastai.vision.augment import Resize, ResizeMethod, FlipItem
 from .data import TARGETS, match_images, validate_labels
 
 # %% auto #0
-__all__ = ['ImageLoadError', 'to_rgb8', 'load_photo', 'PILPhoto', 'default_cache_dir', 'load_photo_resized', 'ImageCache',
-           'CachedPhoto', 'TensorTargets', 'DecodedTargets', 'TargetsSetup', 'StandardizeTargets', 'target_stats',
-           'TargetsBlock', 'split_by_column', 'aadb_block', 'aadb_dataloaders', 'aadb_test_dl', 'target_norm',
-           'decode_targets']
+__all__ = ['ImageLoadError', 'to_rgb8', 'load_photo', 'PILPhoto', 'default_cache_dir', 'file_stamp', 'load_photo_resized',
+           'ImageCache', 'CachedPhoto', 'TensorTargets', 'DecodedTargets', 'TargetsSetup', 'StandardizeTargets',
+           'target_stats', 'TargetsBlock', 'split_by_column', 'aadb_block', 'aadb_dataloaders', 'aadb_test_dl',
+           'target_norm', 'decode_targets']
 
 # %% ../nbs/01_dataloaders.ipynb #c007
 class ImageLoadError(Exception):
@@ -85,13 +85,18 @@ def default_cache_dir() -> Path:
     import os
     return Path(os.environ.get('AAACOV_CACHE') or Path.home()/'.cache'/'aaacov'/'cache')
 
-def load_photo_resized(fn, size) -> Image.Image:
-    "`load_photo(fn)` squished to `size` ((h, w) or an int); JPEGs are decoded in draft mode at the smallest scale >= `size`."
+def file_stamp(fn) -> str:
+    "A file's identity for caches: resolved path, modification and status-change times, byte size (a changed file, a new stamp)."
+    fn = Path(fn); st = fn.stat()
+    return f"{fn.resolve()}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_size}"
+
+def load_photo_resized(fn, size, draft:bool=True) -> Image.Image:
+    "`load_photo(fn)` squished to `size` ((h, w) or an int); `draft`: JPEGs decoded in draft mode at the smallest scale >= `size`."
     h, w = (size, size) if isinstance(size, int) else tuple(size)
     fn = Path(fn)
     try:
         with Image.open(fn) as im:
-            if im.format == 'JPEG' and im.mode in ('RGB', 'L', 'CMYK', 'YCbCr'):
+            if draft and im.format == 'JPEG' and im.mode in ('RGB', 'L', 'CMYK', 'YCbCr'):
                 im.draft(im.mode, (max(h, w), max(h, w)))   # DCT scaling: both sides stay >= the target (any EXIF rotation)
                 im.load()
                 im = to_rgb8(ImageOps.exif_transpose(im))
@@ -110,11 +115,8 @@ class ImageCache:
     def entry(self, fn) -> Path:
         "The cache file of `fn` as it is now (a changed file, or another size, gets another entry)."
         import hashlib
-        fn = Path(fn); st = fn.stat()
-        key = hashlib.sha1(f"{fn.resolve()}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_size}|v{self.version}".encode()).hexdigest()
+        key = hashlib.sha1(f"{file_stamp(fn)}|v{self.version}".encode()).hexdigest()
         return self.root/key[:2]/f"{key}.npy"
-    def _resize(self, fn) -> Image.Image:
-        return load_photo_resized(fn, self.size) if self.draft else load_photo(fn).resize(self.size[::-1], Image.BILINEAR)
     def load(self, fn) -> Image.Image:
         "The resized photo, from the cache (written there on first use; safe when several processes do it at once)."
         try: e = self.entry(fn)
@@ -123,7 +125,7 @@ class ImageCache:
         if e.exists():
             try: return Image.fromarray(np.load(e, allow_pickle=False))
             except Exception: pass   # a damaged entry is rebuilt
-        im = self._resize(fn)
+        im = load_photo_resized(fn, self.size, self.draft)
         e.parent.mkdir(parents=True, exist_ok=True)
         import os, tempfile
         fd, tmp = tempfile.mkstemp(dir=e.parent, suffix='.tmp')

@@ -26,7 +26,7 @@ from .data import TARGETS
 from .backbones import create_backbone, IMAGENET_MEAN, IMAGENET_STD
 from .losses import CovarianceLoss, n_cov_outputs, cov_summary
 from .metrics import mean_corr, target_corr, mean_sigma, target_table
-from .dataloaders import target_norm, default_cache_dir
+from .dataloaders import target_norm, default_cache_dir, file_stamp, TensorTargets
 
 # %% auto #0
 __all__ = ['ARCHS', 'MALU_WEIGHTS', 'FEATURE_CACHE_VERSION', 'CHECKPOINT_VERSION', 'create_body', 'PooledHead', 'init_cov_head',
@@ -231,10 +231,14 @@ def _feature_dls(learn, bs, cache_dir=None, progress=False):
                        DataLoader(list(zip(xv, yv)), bs=bs, device=dev), device=dev)
 
 # %% ../nbs/07_learner.ipynb #c018a
+def _resize_tfm(dls):
+    "The DataLoaders' `Resize` item transform, or None."
+    return next((t for t in dls.after_item.fs if type(t).__name__ == 'Resize'), None)
+
 def _resize_size(dls):
     "The (h, w) the DataLoaders resize to, or None."
-    size = next((getattr(t, 'size', None) for t in dls.after_item.fs if type(t).__name__ == 'Resize'), None)
-    return None if size is None else [int(s) for s in size]
+    resize = _resize_tfm(dls)
+    return None if resize is None else [int(s) for s in resize.size]
 
 def feature_cache_key(learn:Learner, dl) -> str|None:
     "Hash of what a frozen body's pooled features depend on: architecture, weights, input size and normalisation, files."
@@ -249,7 +253,7 @@ def feature_cache_key(learn:Learner, dl) -> str|None:
     norm = next((t for t in learn.dls.after_batch.fs if isinstance(t, Normalize)), None)
     if norm is not None: h.update(norm.mean.cpu().numpy().tobytes()); h.update(norm.std.cpu().numpy().tobytes())
     for p in items['path']:
-        st = Path(p).stat(); h.update(f"{Path(p).resolve()}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_size}\n".encode())
+        h.update(f"{file_stamp(p)}\n".encode())
     return h.hexdigest()
 
 FEATURE_CACHE_VERSION = 2
@@ -259,15 +263,15 @@ def _pixel_pipeline(dls) -> list:
     from aaacov.dataloaders import CachedPhoto
     tfms = [t for tl in dls.valid_ds.tls[:1] for t in tl.tfms.fs]
     cache = next((t.cache for t in tfms if isinstance(t, CachedPhoto)), None)
-    resize = next((t for t in dls.after_item.fs if type(t).__name__ == 'Resize'), None)
+    resize = _resize_tfm(dls)
     return [None if cache is None else [list(cache.size), cache.draft, cache.version],
             None if resize is None else [str(resize.method), str(resize.pad_mode), str(getattr(resize, 'mode', ''))]]
 
 def _dl_targets(learn, dl) -> torch.Tensor:
     "The (standardised) targets of every item of `dl`, read from its labels without decoding any image."
     ys = torch.stack([torch.as_tensor(dl.dataset.tls[1][i]).float() for i in range(len(dl.dataset))])
-    norm = target_norm(learn.dls)
-    return ys if norm is None else (ys - norm.mean) / norm.std
+    norm = target_norm(learn.dls)   # the DataLoaders' own standardisation, as their batches get it
+    return ys if norm is None else norm.encodes(TensorTargets(ys)).as_subclass(torch.Tensor)
 
 def cached_body_features(learn:Learner, dl, cache_dir=None, progress:bool=True) -> tuple:
     "`pooled_body_features(learn, dl)`, stored on disk under `feature_cache_key` and read back on the next call."
@@ -348,7 +352,7 @@ def save_model(learn:Learner, path, include_body:bool=True) -> Path:
     state = {k: v.detach().cpu().contiguous() for k, v in learn.model.state_dict().items() if include_body or k.startswith('1.')}
     save_file(state, str(path/'model.safetensors'))
     norm = target_norm(learn.dls)
-    size = next((getattr(t, 'size', None) for t in learn.dls.after_item.fs if type(t).__name__ == 'Resize'), None)
+    size = _resize_size(learn.dls)
     cfg = {**learn.aaacov_config, 'pretrained': False, 'size': list(size) if size is not None else None,
            'body': 'saved' if include_body else 'pretrained',
            'target_mean': None if norm is None else norm.mean.tolist(), 'target_std': None if norm is None else norm.std.tolist(),
