@@ -42,7 +42,7 @@ clean-nbs: setup
 readme: setup
 	$(BIN)/python tools/readme.py
 
-# Run every notebook (or NBS="nbs/05_losses.ipynb ...") top to bottom, saving outputs; then `make sync`.
+# Run every notebook (or NBS="nbs/07_losses.ipynb ...") top to bottom, saving outputs; then `make sync`.
 nbs: setup
 	$(BIN)/python tools/run_nbs.py $(NBS)
 

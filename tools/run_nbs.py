@@ -3,7 +3,7 @@
 Runs each notebook in a fresh IPython shell (execnb), with fastprogress in notebook mode so training tables render as
 HTML, then keeps only the final state of progress displays (execnb records every update of a live display).
 Cells flagged `aadb` run only when AADB_PATH is set.
-Usage: python tools/run_nbs.py [nbs/05_losses.ipynb ...]   (default: every notebook in nbs/)
+Usage: python tools/run_nbs.py [nbs/07_losses.ipynb ...]   (default: every notebook in nbs/)
 """
 import json, os, sys, time, warnings
 from pathlib import Path
