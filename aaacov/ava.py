@@ -20,6 +20,7 @@ AVA_STYLES = ['Complementary_Colors', 'Duotones', 'HDR', 'Image_Grain', 'Light_O
 RATING_COLS = [f'r{i}' for i in range(1, 11)]
 PROB_COLS = [f'p{i}' for i in range(1, 11)]
 
+# %% ../nbs/02_ava.ipynb #d004
 class AVAFormatError(ValueError):
     "An AVA file is malformed; the message names the file and line."
 
@@ -40,7 +41,9 @@ def _int_rows(path, n_cols:int|None, what:str):
     return rows
 
 # %% ../nbs/02_ava.ipynb #c007
-def read_ava(path) -> pd.DataFrame:
+def read_ava(
+    path,              # `AVA.txt` (or a file in its format)
+) -> pd.DataFrame:     # One row per rated image
     "Read `AVA.txt` -> image_id, rating counts r1..r10, tags, challenge, n_votes, distribution p1..p10, mean, std."
     rows = _int_rows(path, 15, 'index, image id, 10 rating counts, 2 semantic tags, challenge id')
     arr = np.array([r for _, r in rows], dtype=np.int64)
@@ -67,13 +70,19 @@ def read_ava(path) -> pd.DataFrame:
     return df
 
 # %% ../nbs/02_ava.ipynb #c008
-def read_ava_ids(path) -> list:
+def read_ava_ids(
+    path,      # A `.jpgl` file: one image id per line
+) -> list:     # The ids, in the file's order
     "Image ids of a `.jpgl` list (one per line), e.g. `generic_test.jpgl`."
     ids = [r[0] for _, r in _int_rows(path, 1, 'one image id per line')]
     if len(set(ids)) != len(ids): warnings.warn(f"{path}: {len(ids) - len(set(ids))} duplicate id(s).")
     return ids
 
-def ava_split(ava:pd.DataFrame, test_ids) -> pd.DataFrame:
+# %% ../nbs/02_ava.ipynb #d010
+def ava_split(
+    ava:pd.DataFrame,   # `read_ava`'s table
+    test_ids,           # Ids of the test images (e.g. `read_ava_ids` of `generic_test.jpgl`)
+) -> pd.DataFrame:      # `ava` with a `split` column
     "Add a `split` column: `test` for `test_ids` (the standard list), `train` otherwise."
     test_ids = set(test_ids)
     unknown = test_ids - set(ava.image_id)
@@ -81,7 +90,10 @@ def ava_split(ava:pd.DataFrame, test_ids) -> pd.DataFrame:
     return ava.assign(split=np.where(ava.image_id.isin(test_ids), 'test', 'train'))
 
 # %% ../nbs/02_ava.ipynb #c009
-def read_ava_styles(jpgl, lab) -> pd.DataFrame:
+def read_ava_styles(
+    jpgl,              # `style_image_lists/train.jpgl`: the image ids
+    lab,               # `style_image_lists/train.lab`: one style 1-14 per image
+) -> pd.DataFrame:     # image_id, style, style_name
     "Style training list: `train.jpgl` + `train.lab` -> image_id, style (1-14), style_name."
     ids, labs = read_ava_ids(jpgl), [r[0] for _, r in _int_rows(lab, 1, 'one style number 1-14 per line')]
     if len(ids) != len(labs): raise AVAFormatError(f"{jpgl} lists {len(ids)} images but {lab} has {len(labs)} labels.")
@@ -89,7 +101,11 @@ def read_ava_styles(jpgl, lab) -> pd.DataFrame:
     if bad: raise AVAFormatError(f"{lab}, label {bad[0]+1}: style {labs[bad[0]]} is not in 1..{len(AVA_STYLES)}.")
     return pd.DataFrame({'image_id': ids, 'style': labs, 'style_name': [AVA_STYLES[s - 1] for s in labs]})
 
-def read_ava_style_multilab(jpgl, multilab) -> pd.DataFrame:
+# %% ../nbs/02_ava.ipynb #d014
+def read_ava_style_multilab(
+    jpgl,              # `style_image_lists/test.jpgl`: the image ids
+    multilab,          # `style_image_lists/test.multilab`: 14 flags 0/1 per image
+) -> pd.DataFrame:     # image_id and one 0/1 column per style
     "Style test list: `test.jpgl` + `test.multilab` (14 flags a line) -> image_id and one 0/1 column per style."
     ids = read_ava_ids(jpgl)
     rows = _int_rows(multilab, len(AVA_STYLES), f'{len(AVA_STYLES)} style flags 0/1')

@@ -6,7 +6,7 @@ Docs: https://aaacov.github.io/aaacov/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #c003
 from __future__ import annotations
-import os, re, warnings
+import csv, io, os, re, warnings
 from pathlib import Path
 from importlib.resources import files as _package_files
 import numpy as np, pandas as pd
@@ -27,16 +27,12 @@ DISPLAY_NAMES = {
     'Symmetry': 'Symmetry', 'VividColor': 'Vivid color', 'score': 'Overall score'}
 SPLITS = ('train', 'valid', 'test')
 LABEL_RANGES = {**{a: (-1.0, 1.0) for a in ATTRIBUTES}, 'score': (0.0, 1.0)}
-IMAGE_EXTENSIONS = {'.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.gif'}
+IMAGE_EXTENSIONS = {'.jpg', '.jpeg', '.jfif', '.jpe', '.png', '.bmp', '.webp', '.tif', '.tiff', '.gif',
+                    '.heic', '.heif', '.avif'}   # HEIC/AVIF: read where a decoder is installed, else reported by name (`load_photo`)
 
 # %% ../nbs/00_data.ipynb #c009
 class AADBLabelError(ValueError):
     "A label file is malformed; the message names the file and line, and what to do."
-
-# Release split names -> ours. `TestNew` (the corrected test list) wins over `Test` when both exist.
-_RELEASE_SPLITS = {'Train': 'train', 'Validation': 'valid', 'TestNew': 'test', 'Test': 'test'}
-_CSV_RE = re.compile(r'^imgList(Train|Validation|TestNew|Test)Regression_\.csv$')
-_TXT_RE = re.compile(r'^imgList(Train|Validation|TestNew|Test)Regression_(\w+)\.txt$')
 
 # %% ../nbs/00_data.ipynb #c010
 def _to_number(raw:str, where:str, col:str) -> float:
@@ -49,37 +45,63 @@ def _to_number(raw:str, where:str, col:str) -> float:
     return v
 
 # %% ../nbs/00_data.ipynb #c011
+def _csv_records(path:Path, text:str):
+    "Yield (file line where the record starts, fields) of CSV `text`; blank lines skipped, but counted as the file counts them."
+    reader = csv.reader(io.StringIO(text, newline=''), skipinitialspace=True)
+    while True:
+        start = reader.line_num + 1   # a quoted field may span lines: a record starts after the last line read
+        try: rec = next(reader)
+        except StopIteration: return
+        except csv.Error as e: raise AADBLabelError(f"{path}, line {start}: not a readable CSV ({e}).") from None
+        if rec and not (len(rec) == 1 and not rec[0].strip()): yield start, rec
+
 def _read_split_csv(path:Path, split:str) -> pd.DataFrame:
     "One combined CSV (`ImageFile` + TARGETS) -> rows with `fname`, `split`, TARGETS and where each came from."
-    try: raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise AADBLabelError(f"{path}: the file is empty. Expected a header `ImageFile,{','.join(TARGETS)}` and one row per image.") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise AADBLabelError(f"{path}: not a readable CSV ({e}).") from None
-    raw.columns = [c.strip() for c in raw.columns]
-    missing = [c for c in ['ImageFile'] + TARGETS if c not in raw.columns]
+    try: text = path.read_bytes().decode('utf-8-sig')   # a BOM (Excel's 'CSV UTF-8') is not part of the first name
+    except UnicodeDecodeError as e:
+        raise AADBLabelError(f"{path}: not a readable CSV (not UTF-8 text: {e.reason} at byte {e.start}). Save it as UTF-8 CSV.") from None
+    if not text.strip():
+        raise AADBLabelError(f"{path}: the file is empty. Expected a header `ImageFile,{','.join(TARGETS)}` and one row per image.")
+    records = list(_csv_records(path, text))
+    head_line, header = records[0][0], [c.strip() for c in records[0][1]]
+    twice = [c for c in dict.fromkeys(header) if c and header.count(c) > 1]
+    if twice:
+        cols = [i + 1 for i, c in enumerate(header) if c == twice[0]]
+        raise AADBLabelError(f"{path}, line {head_line}: column '{twice[0]}' appears {len(cols)} times in the header (columns {cols}); "
+                             "which one holds the labels is ambiguous. Keep one and delete the others.")
+    missing = [c for c in ['ImageFile'] + TARGETS if c not in header]
     if missing:
-        raise AADBLabelError(f"{path}: wrong header, missing column(s) {missing}; found {list(raw.columns)}. "
+        raise AADBLabelError(f"{path}: wrong header, missing column(s) {missing}; found {header}. "
                              f"An AADB label CSV has the header `ImageFile,{','.join(TARGETS)}`.")
-    if len(raw) == 0: raise AADBLabelError(f"{path}: the file has a header but no rows.")
-    out = pd.DataFrame({'fname': raw['ImageFile'].str.strip(), 'split': split})
+    rows = records[1:]
+    if not rows: raise AADBLabelError(f"{path}: the file has a header but no rows.")
+    for n, rec in rows:
+        if len(rec) != len(header):
+            raise AADBLabelError(f"{path}, line {n}: not a readable CSV row: {len(rec)} field(s) where the header has {len(header)} "
+                                 "(a value too many or too few, or a comma in an unquoted name?). Fix or remove that line.")
+    col = {c: header.index(c) for c in ['ImageFile', *TARGETS]}
+    where = [f"{path}, line {n}" for n, _ in rows]
+    out = pd.DataFrame({'fname': [rec[col['ImageFile']].strip() for _, rec in rows], 'split': split})
     for t in TARGETS:
-        v = pd.to_numeric(raw[t], errors='coerce').to_numpy(dtype=float)
+        raw = pd.Series([rec[col[t]] for _, rec in rows], dtype=object)
+        v = pd.to_numeric(raw, errors='coerce').to_numpy(dtype=float)
         bad = ~np.isfinite(v)
-        if bad.any(): i = bad.argmax(); _to_number(raw[t].iat[i], f"{path}, line {i+2}", t)  # raises, naming the line
+        if bad.any(): i = bad.argmax(); _to_number(raw.iat[i], where[i], t)  # raises, naming the line
         out[t] = v
     if (empty := (out.fname == '').to_numpy()).any():
-        raise AADBLabelError(f"{path}, line {empty.argmax()+2}: empty ImageFile. Every row needs an image file name.")
-    out['_where'] = [f"{path}, line {i+2}" for i in range(len(out))]
+        raise AADBLabelError(f"{where[empty.argmax()]}: empty ImageFile. Every row needs an image file name.")
+    out['_where'] = where
     return out
 
 # %% ../nbs/00_data.ipynb #c013
 def _read_value_file(path:Path) -> dict:
     "`<file> <value>` lines -> {file: (value_text, where)}; duplicates and malformed lines raise."
     out = {}
-    text = path.read_text(encoding='utf-8-sig')
+    try: text = path.read_text(encoding='utf-8-sig')   # universal newlines: CRLF and CR end a line, as LF does
+    except UnicodeDecodeError as e:
+        raise AADBLabelError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}). Save it as UTF-8.") from None
     if not text.strip(): raise AADBLabelError(f"{path}: the file is empty. Expected lines `<image file> <value>`.")
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(text.split('\n'), 1):   # not splitlines(): form feeds, \x85, U+2028 do not end a line in an editor
         if not line.strip(): continue
         parts = line.split()
         where = f"{path}, line {n}"
@@ -111,7 +133,11 @@ def _read_split_txt(files:dict, split:str, folder:Path, release:str) -> pd.DataF
     return pd.DataFrame(rows)
 
 # %% ../nbs/00_data.ipynb #c015
-def validate_labels(df:pd.DataFrame, targets=TARGETS, source:str='labels') -> pd.DataFrame:
+def validate_labels(
+    df:pd.DataFrame,      # Labels: `fname`, the `targets`, optionally `split` (duplicates are looked for within it) and `_where`
+    targets=TARGETS,      # The label columns to check
+    source:str='labels',  # What `df` is, for the messages (e.g. the folder it was read from)
+) -> pd.DataFrame:        # `df` itself, unchanged
     "Raise `AADBLabelError` naming the row for NaN, out-of-range or duplicate labels; return `df` unchanged."
     missing = [c for c in ['fname', *targets] if c not in df.columns]
     if missing: raise AADBLabelError(f"{source}: missing column(s) {missing}; found {list(df.columns)}.")
@@ -138,6 +164,9 @@ def validate_labels(df:pd.DataFrame, targets=TARGETS, source:str='labels') -> pd
     return df
 
 # %% ../nbs/00_data.ipynb #c017
+_CSV_RE = re.compile(r'^imgList(Train|Validation|TestNew|Test)Regression_\.csv$')
+_TXT_RE = re.compile(r'^imgList(Train|Validation|TestNew|Test)Regression_(\w+)\.txt$')
+
 def _find_label_files(path:Path, form:str):
     "-> (folder, form, {release_split: file or {target: file}}) for the single folder holding AADB label files."
     found = {}  # folder -> {'csv': {release: path}, 'txt': {release: {target: path}}}
@@ -171,7 +200,15 @@ def _check_overlaps(df:pd.DataFrame, keep_leak:bool) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 # %% ../nbs/00_data.ipynb #c019
-def read_aadb_labels(path, keep_leak:bool=False, form:str='auto', keep_source:bool=False) -> pd.DataFrame:
+# Release split names -> ours. `TestNew` (the corrected test list) wins over `Test` when both exist.
+_RELEASE_SPLITS = {'Train': 'train', 'Validation': 'valid', 'TestNew': 'test', 'Test': 'test'}
+
+def read_aadb_labels(
+    path,                     # Folder holding the label files (or below it), or one of the files
+    keep_leak:bool=False,     # Keep the validation images that are also in the test split?
+    form:str='auto',          # 'csv', 'txt', or 'auto' (the CSVs when a folder has both forms)
+    keep_source:bool=False,   # Keep a `_where` column naming the file and line of each row?
+) -> pd.DataFrame:            # `fname`, `split` and TARGETS, one row per image and split
     "Read an AADB label folder (combined CSVs or per-attribute text files) -> `fname`, `split`, TARGETS."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"{path}: no such folder. Pass the folder that holds the AADB label files.")
@@ -192,15 +229,18 @@ def aadb_label_dir() -> Path:
     "Folder of the AADB label CSVs shipped inside the package."
     return Path(str(_package_files('aaacov') / 'datasets' / 'aadb'))
 
-def aadb_labels(keep_leak:bool=False) -> pd.DataFrame:
+# %% ../nbs/00_data.ipynb #d013
+def aadb_labels(
+    keep_leak:bool=False,   # Keep the 127 validation images that are also in the test split?
+) -> pd.DataFrame:          # `fname`, `split` and TARGETS
     "The real AADB labels shipped with the package: `fname`, `split`, TARGETS (train 8458, valid 373, test 1000)."
     return read_aadb_labels(aadb_label_dir(), keep_leak=keep_leak)
 
 # %% ../nbs/00_data.ipynb #c029
-_SCORE_PREFIX = re.compile(r'^\d+(?:\.\d+)?_(.+)$')
-
-def walk_images(root):
-    "Yield every image file under `root` in sorted order (recursive; symlinked folders followed once, so loops end)."
+def walk_images(
+    root,   # Folder to search
+):          # Yields each image's `Path`
+    "Yield every image-named entry under `root` in sorted order (recursive; symlinked folders followed once; never opens a file)."
     seen_dirs = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         real = os.path.realpath(dirpath)
@@ -210,7 +250,10 @@ def walk_images(root):
         for f in sorted(filenames):
             if Path(f).suffix.lower() in IMAGE_EXTENSIONS: yield Path(dirpath)/f
 
-def index_images(root) -> dict:
+# %% ../nbs/00_data.ipynb #d015
+def index_images(
+    root,      # Folder to index (recursively)
+) -> dict:     # {file name: [paths]}; a list, as a name can occur in several folders
     "Map image file name -> path for every image under `root` (recursive; symlinked folders followed once)."
     root = Path(root)
     if not root.is_dir(): raise FileNotFoundError(f"{root}: no such folder. Pass the folder that holds the images.")
@@ -219,7 +262,12 @@ def index_images(root) -> dict:
     return exact
 
 # %% ../nbs/00_data.ipynb #c030
-def match_images(labels:pd.DataFrame, root, on_missing:str='warn') -> pd.DataFrame:
+_SCORE_PREFIX = re.compile(r'^\d+(?:\.\d+)?_(.+)$')
+def match_images(
+    labels:pd.DataFrame,     # Labels with an `fname` column
+    root,                    # Folder holding the images (searched recursively)
+    on_missing:str='warn',   # 'warn': drop the rows of missing images, with a warning; 'raise': FileNotFoundError
+) -> pd.DataFrame:           # `labels` plus `path`; `attrs['missing']` lists the images not found
     "Add a `path` column locating each labelled `fname` under `root`; missing images are reported (and dropped, or raised)."
     if on_missing not in ('warn', 'raise'): raise ValueError(f"on_missing must be 'warn' or 'raise', not {on_missing!r}")
     found = index_images(root)
@@ -248,11 +296,18 @@ def match_images(labels:pd.DataFrame, root, on_missing:str='warn') -> pd.DataFra
     return out
 
 # %% ../nbs/00_data.ipynb #c033
-def split_sizes(df:pd.DataFrame) -> pd.Series:
+def split_sizes(
+    df:pd.DataFrame,   # Labels with a `split` column
+) -> pd.Series:        # Images per split, named `images`
     "Number of images per split, in train/valid/test order."
     return df['split'].value_counts().reindex(list(SPLITS), fill_value=0).rename('images')
 
-def label_stats(df:pd.DataFrame, split:str='train', targets=TARGETS) -> pd.DataFrame:
+# %% ../nbs/00_data.ipynb #d018
+def label_stats(
+    df:pd.DataFrame,      # Labels with a `split` column
+    split:str='train',    # The split to describe (None or '': all rows)
+    targets=TARGETS,      # The label columns to describe
+) -> pd.DataFrame:        # One row per target
     "Per target: mean, std, min, max, share of exact zeros and Pearson correlation with the score, on one split."
     d = df[df.split == split] if split else df
     if len(d) == 0: raise ValueError(f"no rows in split {split!r}")
@@ -262,13 +317,24 @@ def label_stats(df:pd.DataFrame, split:str='train', targets=TARGETS) -> pd.DataF
     t.index.name = 'target'
     return t
 
-def label_corr(df:pd.DataFrame, split:str='train', targets=TARGETS) -> pd.DataFrame:
+# %% ../nbs/00_data.ipynb #d019
+def label_corr(
+    df:pd.DataFrame,      # Labels with a `split` column
+    split:str='train',    # The split to use (None or '': all rows)
+    targets=TARGETS,      # The label columns, in the matrix's order
+) -> pd.DataFrame:        # targets x targets
     "Pearson correlation matrix (targets x targets) of the labels of one split."
     d = df[df.split == split] if split else df
     return d[list(targets)].corr()
 
 # %% ../nbs/00_data.ipynb #c038
-def plot_label_hists(df:pd.DataFrame, split:str='train', targets=TARGETS, bins:int=21, figsize=(14, 8)):
+def plot_label_hists(
+    df:pd.DataFrame,      # Labels with a `split` column
+    split:str='train',    # The split to plot (None or '': all rows)
+    targets=TARGETS,      # The label columns, one panel each
+    bins:int=21,          # Bins per histogram, over the label's full range
+    figsize=(14, 8),      # Figure size in inches
+):                        # The matplotlib figure
     "Histogram of every target's labels on one split; returns the figure."
     import matplotlib.pyplot as plt
     d = df[df.split == split] if split else df
@@ -284,7 +350,16 @@ def plot_label_hists(df:pd.DataFrame, split:str='train', targets=TARGETS, bins:i
     fig.tight_layout()
     return fig
 
-def plot_corr_matrix(corr:pd.DataFrame, title:str='', ax=None, annotate:bool=True, vmin:float=-1, vmax:float=1, cmap='RdBu_r'):
+# %% ../nbs/00_data.ipynb #d022
+def plot_corr_matrix(
+    corr:pd.DataFrame,    # A square matrix with target names as index and columns (e.g. `label_corr`)
+    title:str='',         # Title of the axes
+    ax=None,              # Axes to draw on (a new figure if None)
+    annotate:bool=True,   # Write each value in its cell?
+    vmin:float=-1,        # Colour scale minimum
+    vmax:float=1,         # Colour scale maximum
+    cmap='RdBu_r',        # Matplotlib colour map (diverging, centred on 0 for correlations)
+):                        # The axes
     "Heat map of a (targets x targets) matrix with readable names; returns the axes."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(7.5, 6.5))

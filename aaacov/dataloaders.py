@@ -6,10 +6,11 @@ Docs: https://aaacov.github.io/aaacov/dataloaders.html.md"""
 
 # %% ../nbs/01_dataloaders.ipynb #c004
 from __future__ import annotations
-import warnings
+import os, stat, warnings
+from functools import lru_cache
 import numpy as np, pandas as pd, torch
 from pathlib import Path
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError, features
 from fastcore.basics import store_attr
 from fastcore.foundation import L
 from fastai.torch_core import TensorBase, TitledTuple, show_title
@@ -23,16 +24,19 @@ from fastai.vision.augment import Resize, ResizeMethod, FlipItem
 from .data import TARGETS, match_images, validate_labels
 
 # %% auto #0
-__all__ = ['ImageLoadError', 'to_rgb8', 'load_photo', 'PILPhoto', 'default_cache_dir', 'file_stamp', 'load_photo_resized',
-           'ImageCache', 'CachedPhoto', 'TensorTargets', 'DecodedTargets', 'TargetsSetup', 'StandardizeTargets',
-           'target_stats', 'TargetsBlock', 'split_by_column', 'aadb_block', 'aadb_dataloaders', 'aadb_test_dl',
-           'target_norm', 'decode_targets']
+__all__ = ['ImageLoadError', 'to_rgb8', 'open_image_file', 'can_decode', 'load_photo', 'PILPhoto', 'default_cache_dir',
+           'file_stamp', 'load_photo_resized', 'ImageCache', 'CachedPhoto', 'TensorTargets', 'DecodedTargets',
+           'TargetsSetup', 'StandardizeTargets', 'target_stats', 'TargetsBlock', 'split_by_column', 'aadb_block',
+           'aadb_dataloaders', 'aadb_test_dl', 'target_norm', 'decode_targets']
 
 # %% ../nbs/01_dataloaders.ipynb #c007
 class ImageLoadError(Exception):
     "An image file cannot be used; the message names the file and what to do."
 
-def to_rgb8(im:Image.Image) -> Image.Image:
+# %% ../nbs/01_dataloaders.ipynb #d003
+def to_rgb8(
+    im:Image.Image,   # A Pillow image of any mode
+) -> Image.Image:     # The 8-bit RGB image a viewer would show
     "Convert any Pillow mode to 8-bit RGB: scale 16-bit/32-bit/float samples, composite alpha on white."
     if im.mode == 'RGB': return im
     if im.mode.startswith('I') or im.mode == 'F':
@@ -49,33 +53,92 @@ def to_rgb8(im:Image.Image) -> Image.Image:
         return bg
     return im.convert('RGB')
 
+# %% ../nbs/01_dataloaders.ipynb #h002
+def _os_error(fn, e:OSError) -> ImageLoadError:
+    "The `ImageLoadError` for an OS error met while looking at or opening `fn`."
+    if isinstance(e, FileNotFoundError): return ImageLoadError(f"{fn}: file not found. Check the path or remove the row from the labels.")
+    if isinstance(e, PermissionError): return ImageLoadError(f"{fn}: permission denied. Make the file readable (chmod) or remove it.")
+    if isinstance(e, IsADirectoryError): return ImageLoadError(f"{fn}: is a folder, not an image file.")
+    return ImageLoadError(f"{fn}: cannot read it ({e.strerror or e}). Fix the path or remove it.")
+
+def _not_regular(fn, mode:int) -> ImageLoadError:
+    kind = ('a FIFO/pipe' if stat.S_ISFIFO(mode) else 'a socket' if stat.S_ISSOCK(mode)
+            else 'a device' if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else 'another special file')
+    return ImageLoadError(f"{fn}: not a regular file (a FIFO/pipe, device or socket: this is {kind}); skipped, as reading one "
+                          "can wait for ever. Pass the image file itself.")
+
+def open_image_file(
+    fn,   # Path of an image file (symbolic links are followed)
+):        # The file, open for binary reading: close it (`with open_image_file(fn) as f: ...`)
+    "Open `fn` only if `os.stat` shows a regular file; a folder, FIFO, device or socket raises `ImageLoadError` naming it, unopened."
+    fn = Path(fn)
+    try: mode = os.stat(fn).st_mode   # looks at the entry without opening it: bounded time whatever it is
+    except OSError as e: raise _os_error(fn, e) from None
+    if stat.S_ISDIR(mode): raise ImageLoadError(f"{fn}: is a folder, not an image file.")
+    if not stat.S_ISREG(mode): raise _not_regular(fn, mode)
+    flags = os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_NOCTTY', 0) | getattr(os, 'O_BINARY', 0)
+    try: fd = os.open(fn, flags)   # non-blocking: should the entry have become a FIFO meanwhile, this does not wait
+    except OSError as e: raise _os_error(fn, e) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode): os.close(fd); raise _not_regular(fn, mode)
+    return os.fdopen(fd, 'rb')
+
+# %% ../nbs/01_dataloaders.ipynb #h005
+_DECODERS = {'.heic': ('HEIC/HEIF', 'pillow-heif'), '.heif': ('HEIC/HEIF', 'pillow-heif'), '.avif': ('AVIF', 'pillow-avif-plugin')}
+
+@lru_cache(maxsize=None)
+def can_decode(
+    ext:str,   # A file extension with its dot, any case: '.jpg', '.HEIC', '.avif'
+) -> bool:     # Whether photos named so can be read here
+    "Whether the installed Pillow (with `pillow-heif` / `pillow-avif-plugin`, if installed, registered) decodes files named `*ext`."
+    ext = ext.lower()
+    if ext in ('.heic', '.heif') and ext not in Image.registered_extensions():
+        try: from pillow_heif import register_heif_opener
+        except Exception: return False
+        register_heif_opener()
+    if ext == '.avif' and 'avif' not in features.get_supported_modules():   # Pillow < 11.2, or built without libavif
+        try: import pillow_avif  # noqa: F401  (registers itself on import)
+        except Exception: return False
+        return True
+    return ext in Image.registered_extensions()
+
+def _no_decoder(fn:Path) -> ImageLoadError:
+    kind, package = _DECODERS[fn.suffix.lower()]
+    return ImageLoadError(f"{fn}: a {kind} image, which the installed Pillow cannot decode; skipped. "
+                          f"To read such photos: pip install {package} (or convert them to JPEG).")
+
 # %% ../nbs/01_dataloaders.ipynb #c008
-def load_photo(fn) -> Image.Image:
+def load_photo(
+    fn,               # Path of an image file
+) -> Image.Image:     # Its 8-bit RGB image, EXIF orientation applied
     "Open `fn` fully as an 8-bit RGB `PIL.Image` (EXIF orientation applied), or raise `ImageLoadError` naming it."
     fn = Path(fn)
+    no_decoder = fn.suffix.lower() in _DECODERS and not can_decode(fn.suffix)   # HEIC/AVIF without a decoder installed
     try:
-        with Image.open(fn) as im:
+        with open_image_file(fn) as f, Image.open(f) as im:
             im.load()  # decode now: a truncated or corrupt file fails here
             try: im = ImageOps.exif_transpose(im)
             except Exception as e: warnings.warn(f"{fn}: unreadable EXIF orientation ({e}); image used as stored.")
             return to_rgb8(im)
-    except FileNotFoundError: raise ImageLoadError(f"{fn}: file not found. Check the path or remove the row from the labels.") from None
-    except PermissionError: raise ImageLoadError(f"{fn}: permission denied. Make the file readable (chmod) or remove it.") from None
-    except IsADirectoryError: raise ImageLoadError(f"{fn}: is a folder, not an image file.") from None
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as e: raise _os_error(fn, e) from None
     except Image.DecompressionBombError as e:
         raise ImageLoadError(f"{fn}: refused as a possible decompression bomb ({e}). If the image is genuine, "
                              "raise PIL.Image.MAX_IMAGE_PIXELS or downscale it.") from None
     except UnidentifiedImageError:
+        if no_decoder: raise _no_decoder(fn) from None
         raise ImageLoadError(f"{fn}: not an image Pillow can read (empty, corrupt or another file type). "
                              "Replace it or remove it from the labels.") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
+        if no_decoder: raise _no_decoder(fn) from None
         raise ImageLoadError(f"{fn}: cannot decode ({e}); the file is corrupt or truncated. Replace it or remove it.") from None
 
 # %% ../nbs/01_dataloaders.ipynb #c009
 class PILPhoto(PILImage):
     "A `PILImage` whose files open with `load_photo` (any mode made 8-bit RGB, EXIF rotation applied, clear errors)."
     @classmethod
-    def create(cls, fn, **kwargs):
+    def create(cls,
+               fn,         # A path (opened by `load_photo`), or anything `PILImage.create` takes
+               **kwargs):  # Passed on to `PILImage.create`
         if isinstance(fn, (str, Path)): return cls(load_photo(fn))
         return PILImage.create.__func__(cls, fn, **kwargs)
 
@@ -85,29 +148,42 @@ def default_cache_dir() -> Path:
     import os
     return Path(os.environ.get('AAACOV_CACHE') or Path.home()/'.cache'/'aaacov'/'cache')
 
-def file_stamp(fn) -> str:
+# %% ../nbs/01_dataloaders.ipynb #d009
+def file_stamp(
+    fn,        # Path of a file
+) -> str:      # `path|mtime_ns|ctime_ns|size`
     "A file's identity for caches: resolved path, modification and status-change times, byte size (a changed file, a new stamp)."
     fn = Path(fn); st = fn.stat()
     return f"{fn.resolve()}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_size}"
 
-def load_photo_resized(fn, size, draft:bool=True) -> Image.Image:
+# %% ../nbs/01_dataloaders.ipynb #d012
+def load_photo_resized(
+    fn,                # Path of an image file
+    size,              # (h, w), or an int for a square
+    draft:bool=True,   # Decode JPEGs in draft mode, at the smallest DCT scale that is still >= `size`?
+) -> Image.Image:      # 8-bit RGB of `size`
     "`load_photo(fn)` squished to `size` ((h, w) or an int); `draft`: JPEGs decoded in draft mode at the smallest scale >= `size`."
     h, w = (size, size) if isinstance(size, int) else tuple(size)
     fn = Path(fn)
-    try:
-        with Image.open(fn) as im:
-            if draft and im.format == 'JPEG' and im.mode in ('RGB', 'L', 'CMYK', 'YCbCr'):
-                im.draft(im.mode, (max(h, w), max(h, w)))   # DCT scaling: both sides stay >= the target (any EXIF rotation)
-                im.load()
-                im = to_rgb8(ImageOps.exif_transpose(im))
-                return im.resize((w, h), Image.BILINEAR)
-    except Exception: pass   # any problem: the full, careful path below names the file
+    with open_image_file(fn) as f:   # not a regular file, missing, unreadable: ImageLoadError here, nothing waits
+        try:
+            with Image.open(f) as im:
+                if draft and im.format == 'JPEG' and im.mode in ('RGB', 'L', 'CMYK', 'YCbCr'):
+                    im.draft(im.mode, (max(h, w), max(h, w)))   # DCT scaling: both sides stay >= the target (any EXIF rotation)
+                    im.load()
+                    im = to_rgb8(ImageOps.exif_transpose(im))
+                    return im.resize((w, h), Image.BILINEAR)
+        except Exception: pass   # any problem: the full, careful path below names the file
     return load_photo(fn).resize((w, h), Image.BILINEAR)
 
+# %% ../nbs/01_dataloaders.ipynb #d015
 class ImageCache:
     "Squished 8-bit RGB copies of photos at one size, one `.npy` per source file, keyed by its path, mtime, ctime and byte size."
     version = 2
-    def __init__(self, size, cache_dir=None, draft:bool=True):
+    def __init__(self,
+                 size,             # Side of the square images, or (h, w)
+                 cache_dir=None,   # Root of the caches (None: `default_cache_dir()`)
+                 draft:bool=True): # Decode JPEGs in draft mode (see `load_photo_resized`)?
         self.size = (size, size) if isinstance(size, int) else tuple(int(s) for s in size)
         self.draft = draft
         self.root = Path(cache_dir or default_cache_dir())/'images'/f"{self.size[0]}x{self.size[1]}{'-draft' if draft else ''}"
@@ -138,7 +214,11 @@ class ImageCache:
     def _build_one(self, fn):
         try: self.load(fn); return None
         except ImageLoadError as e: return str(e)
-    def build(self, files, n_workers:int|None=None, progress:bool=True) -> int:
+    def build(self,
+              files,                     # Image paths
+              n_workers:int|None=None,   # Processes (None: fastai's `defaults.cpus`); none for 64 files or fewer
+              progress:bool=True,        # Show a progress bar?
+             ) -> int:                   # How many files were added
         "Cache every file of `files` not cached yet (in parallel, with a progress bar); bad files raise one error naming them."
         from fastcore.parallel import parallel
         from fastai.torch_core import defaults
@@ -152,16 +232,17 @@ class ImageCache:
                                  ('; ...' if len(errs) > 10 else '') + ". Fix them or remove their rows from the labels.")
         return len(todo)
 
+# %% ../nbs/01_dataloaders.ipynb #d017
 class CachedPhoto(DisplayedTransform):
     "Type transform of the cached pipeline: a path (or an image) -> its `PILPhoto` from `cache`."
     def __init__(self, cache:ImageCache): self.cache = cache
     def encodes(self, fn): return self.cache.photo(fn)
 
-
 # %% ../nbs/01_dataloaders.ipynb #c014
 class TensorTargets(TensorBase):
     "A batch (or item) of target vectors, in label units or standardised."
 
+# %% ../nbs/01_dataloaders.ipynb #d020
 class DecodedTargets(TitledTuple):
     "A target vector in label units; shows the score and the strongest attributes as its title."
     def show(self, ctx=None, **kwargs):
@@ -181,17 +262,25 @@ class TargetsSetup(DisplayedTransform):
         d.names = list(self.names)
         return d
 
+# %% ../nbs/01_dataloaders.ipynb #d023
 class StandardizeTargets(DisplayedTransform):
     "Batch transform: (y - mean) / std per target; `decodes` maps back to label units."
     order = 95
-    def __init__(self, names, mean, std):
+    def __init__(self,
+                 names,   # Target names, in the vector's order
+                 mean,    # Per-target mean (of the training split)
+                 std):    # Per-target standard deviation
         self.names = list(names)
         self.mean, self.std = torch.as_tensor(mean, dtype=torch.float32), torch.as_tensor(std, dtype=torch.float32)
     def encodes(self, y:TensorTargets): return (y - self.mean.to(y.device)) / self.std.to(y.device)
     def decodes(self, y:TensorTargets): return y * self.std.to(y.device) + self.mean.to(y.device)
 
 # %% ../nbs/01_dataloaders.ipynb #c016
-def target_stats(labels:pd.DataFrame, targets=TARGETS, split:str='train'):
+def target_stats(
+    labels:pd.DataFrame,   # Labels with a `split` column
+    targets=TARGETS,       # The target columns
+    split:str='train',     # The split the statistics come from
+):                         # (mean, std): float32 arrays in `targets` order
     "Per-target (mean, std) of the `split` rows; a constant target gets std 1 (with a warning) instead of a division by 0."
     d = labels.loc[labels.split == split, list(targets)].to_numpy(dtype=np.float64)
     if len(d) == 0: raise ValueError(f"no rows in split {split!r} to compute target statistics from")
@@ -201,19 +290,32 @@ def target_stats(labels:pd.DataFrame, targets=TARGETS, split:str='train'):
         std = np.where(const, 1.0, std)
     return mean.astype(np.float32), std.astype(np.float32)
 
-def TargetsBlock(targets=TARGETS, stats=None):
+# %% ../nbs/01_dataloaders.ipynb #d026
+def TargetsBlock(
+    targets=TARGETS,   # Target names, in the vector's order
+    stats=None,        # (mean, std) per target to standardise with (see `target_stats`); None: raw labels
+):                     # A fastai `TransformBlock`
     "A `TransformBlock` for a vector of `targets`; `stats=(mean, std)` standardises them per target."
     return TransformBlock(type_tfms=TargetsSetup(list(targets)),
                           batch_tfms=[StandardizeTargets(targets, *stats)] if stats is not None else [])
 
 # %% ../nbs/01_dataloaders.ipynb #c018
-def split_by_column(df:pd.DataFrame):
+def split_by_column(
+    df:pd.DataFrame,   # Items with a `split` column
+):                     # (train indices, validation indices); `test` rows are in neither
     "fastai splitter: train and validation indices from the `split` column."
     split = df['split'].to_numpy()
     return list(np.flatnonzero(split == 'train')), list(np.flatnonzero(split == 'valid'))
 
-def aadb_block(targets=TARGETS, size=224, flip:bool=True, stats=None, resize_method=ResizeMethod.Squish,
-               cache:ImageCache|None=None) -> DataBlock:
+# %% ../nbs/01_dataloaders.ipynb #d029
+def aadb_block(
+    targets=TARGETS,                     # Target names, in the vector's order
+    size=224,                            # Image side, or (h, w)
+    flip:bool=True,                      # Random horizontal flips in training?
+    stats=None,                          # (mean, std) per target to standardise with; None: raw labels
+    resize_method=ResizeMethod.Squish,   # fastai's resize method (the cache holds squished images only)
+    cache:ImageCache|None=None,          # Read the images from this cache of pre-resized copies
+) -> DataBlock:
     "`DataBlock` of (`PILPhoto` from the `path` column, `targets` vector): warp resize to `size`, horizontal flips in training."
     item_tfms = [Resize(size, method=resize_method)] + ([FlipItem(0.5)] if flip else [])
     if cache is not None and resize_method != ResizeMethod.Squish: raise ValueError("the image cache stores squished images: use resize_method=ResizeMethod.Squish or cache=None")
@@ -231,9 +333,20 @@ def _check_table(labels:pd.DataFrame, targets) -> None:
     if unknown: raise ValueError(f"target(s) {unknown} are not columns of the labels ({list(labels.columns)}).")
     validate_labels(labels, targets=list(targets))
 
-def aadb_dataloaders(labels:pd.DataFrame, root=None, targets=TARGETS, size=224, bs:int=32, standardize:bool=False,
-                     flip:bool=True, num_workers:int|None=None, cache:bool|str|Path|ImageCache=True, progress:bool=True,
-                     **kwargs) -> DataLoaders:
+# %% ../nbs/01_dataloaders.ipynb #d032
+def aadb_dataloaders(
+    labels:pd.DataFrame,                   # Labels with `split` (and `path`, unless `root` is given)
+    root=None,                             # Folder to find the images in (`match_images`)
+    targets=TARGETS,                       # The targets to learn, in the vector's order
+    size=224,                              # Image side, or (h, w)
+    bs:int=32,                             # Batch size
+    standardize:bool=False,                # Standardise the targets with the training split's mean and std?
+    flip:bool=True,                        # Random horizontal flips in training?
+    num_workers:int|None=None,             # DataLoader workers (None: fastai's default)
+    cache:bool|str|Path|ImageCache=True,   # Pre-resized images: True (default folder), a folder, an `ImageCache`; False: none
+    progress:bool=True,                    # Show a progress bar while the cache is filled?
+    **kwargs,                              # Passed on to `DataBlock.dataloaders`
+) -> DataLoaders:
     "fastai `DataLoaders` (train/valid from the `split` column) for an AADB-format labels table; `cache`: pre-resized images."
     if root is not None: labels = match_images(labels, root)
     targets = list(targets)
@@ -251,18 +364,30 @@ def aadb_dataloaders(labels:pd.DataFrame, root=None, targets=TARGETS, size=224, 
     return dls
 
 # %% ../nbs/01_dataloaders.ipynb #c020
-def aadb_test_dl(dls:DataLoaders, labels:pd.DataFrame, split:str='test', **kwargs):
+def aadb_test_dl(
+    dls:DataLoaders,       # DataLoaders made by `aadb_dataloaders`
+    labels:pd.DataFrame,   # Labels with `path` (`match_images`)
+    split:str='test',      # The split to load
+    **kwargs,              # Passed on to `dls.test_dl`
+):                         # A labelled fastai `TfmdDL`
     "A labelled `DataLoader` of the `split` rows (with `path`), processed like the validation set."
     rows = labels[labels.split == split].reset_index(drop=True)
     if len(rows) == 0: raise ValueError(f"no `{split}` rows in the labels")
     _check_table(rows, getattr(dls, 'targets', TARGETS))
     return dls.test_dl(rows, with_labels=True, **kwargs)
 
-def target_norm(dls:DataLoaders):
+# %% ../nbs/01_dataloaders.ipynb #d034
+def target_norm(
+    dls:DataLoaders,   # DataLoaders (anything without batch transforms gives None)
+):                     # Its `StandardizeTargets`, or None
     "The DataLoaders' `StandardizeTargets` transform (its `mean` and `std` per target), or None if targets are raw."
-    return next((t for t in dls.after_batch.fs if isinstance(t, StandardizeTargets)), None)
+    return next((t for t in getattr(getattr(dls, 'after_batch', None), 'fs', ()) if isinstance(t, StandardizeTargets)), None)
 
-def decode_targets(dls:DataLoaders, preds) -> torch.Tensor:
+# %% ../nbs/01_dataloaders.ipynb #d036
+def decode_targets(
+    dls:DataLoaders,   # The DataLoaders the model was trained with
+    preds,             # Model outputs or targets in the DataLoaders' units (tensor or array, targets last)
+) -> torch.Tensor:     # The same, in label units
     "Map model outputs/targets in the DataLoaders' (possibly standardised) units back to label units."
     preds, norm = torch.as_tensor(preds), target_norm(dls)
     return preds if norm is None else preds * norm.std.to(preds.device) + norm.mean.to(preds.device)

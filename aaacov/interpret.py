@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from PIL import Image
 from .data import TARGETS, DISPLAY_NAMES, plot_corr_matrix
 from .dataloaders import load_photo, target_norm
-from .learner import PooledHead, cam_maps, predict_distribution
+from .models import PooledHead, cam_maps
+from .learner import predict_distribution
 
 # %% auto #0
 __all__ = ['RATING_COLS', 'attribute_maps', 'gradcam_maps', 'show_attribute_maps', 'pointing_game', 'corr_matrix_distance',
@@ -41,21 +42,22 @@ def attribute_maps(learn, img, targets=None) -> dict:
     return {t: up[i].cpu().numpy() for i, t in enumerate(targets)}
 
 # %% ../nbs/15_interpret.ipynb #c007
-def gradcam_maps(model:torch.nn.Module, layer:torch.nn.Module, xb:torch.Tensor, outputs:list, size:tuple) -> list:
+def gradcam_maps(model:torch.nn.Module, # the whole model
+                 layer:torch.nn.Module, # the layer whose activations are weighted (e.g. the body)
+                 xb:torch.Tensor,       # a batch; its first image is mapped
+                 outputs:list,          # output columns to map
+                 size:tuple,            # (h, w) of the maps
+                ) -> list:
     "Grad-CAM maps (rectified, upsampled to `size`) of output columns `outputs` w.r.t. `layer`'s activations, for xb[0]."
-    acts = {}
-    h = layer.register_forward_hook(lambda mod, i, o: acts.__setitem__('a', o))
-    try:
-        model.eval()
-        with torch.enable_grad():
-            out = model(xb[:1])
-            a = acts['a']
-            maps = []
-            for j in outputs:
-                g, = torch.autograd.grad(out[0, j], a, retain_graph=True)
-                cam = torch.relu((g.mean((2, 3), keepdim=True) * a).sum(1))           # 1 x h x w
-                maps.append(F.interpolate(cam[None].detach(), size=size, mode='bilinear', align_corners=False)[0, 0].numpy())
-    finally: h.remove()
+    from fastai.callback.hook import hook_output
+    model.eval()
+    with hook_output(layer, detach=False) as h, torch.enable_grad():
+        out = model(xb[:1])
+        a, maps = h.stored, []
+        for j in outputs:
+            g, = torch.autograd.grad(out[0, j], a, retain_graph=True)
+            cam = torch.relu((g.mean((2, 3), keepdim=True) * a).sum(1))           # 1 x h x w
+            maps.append(F.interpolate(cam[None].detach(), size=size, mode='bilinear', align_corners=False)[0, 0].numpy())
     return maps
 
 # %% ../nbs/15_interpret.ipynb #c008
@@ -95,21 +97,48 @@ def pointing_game(learn, items:pd.DataFrame, truth:pd.DataFrame, targets=('DoF',
     return pd.DataFrame({'hit rate': {t: np.mean(h) for t, h in hits.items()}, 'chance': np.mean(chance), 'images': len(items)})
 
 # %% ../nbs/15_interpret.ipynb #c012
-def corr_matrix_distance(pred, true) -> dict:
-    "Mean |corr(pred) - corr(true)| over all entries and over the off-diagonal ones (n x targets arrays)."
-    p, t = np.corrcoef(np.asarray(pred, dtype=float), rowvar=False), np.corrcoef(np.asarray(true, dtype=float), rowvar=False)
-    d = np.abs(p - t); off = ~np.eye(len(d), dtype=bool)
+import warnings
+
+def _corr_matrices(pred, true, names=None) -> tuple:
+    "Correlation matrices of `pred` and `true` over the columns constant in neither, the kept names; warns naming the others."
+    p, t = np.asarray(pred, dtype=float), np.asarray(true, dtype=float)
+    if p.ndim != 2 or p.shape != t.shape: raise ValueError(f"pred and true must be n x targets arrays of one shape, not {p.shape} and {t.shape}")
+    if not (np.isfinite(p).all() and np.isfinite(t).all()): raise ValueError("pred and true must be finite (found NaN or infinite values)")
+    names = [str(n) for n in names] if names is not None else [f"column {j}" for j in range(p.shape[1])]
+    if len(names) != p.shape[1]: raise ValueError(f"{len(names)} names for {p.shape[1]} columns")
+    const = {'predictions': np.ptp(p, 0) == 0, 'labels': np.ptp(t, 0) == 0}
+    keep = ~(const['predictions'] | const['labels'])
+    if not keep.all():
+        warnings.warn("constant column(s) left out of both correlation matrices (a constant has no correlation): "
+                      + '; '.join(f"{k}: {', '.join(n for n, c in zip(names, m) if c)}" for k, m in const.items() if m.any()))
+    if keep.sum() < 2: raise ValueError(f"fewer than two non-constant columns ({', '.join(np.array(names)[keep]) or 'none'}): no correlations to compare")
+    return np.corrcoef(p[:, keep], rowvar=False), np.corrcoef(t[:, keep], rowvar=False), [n for n, k in zip(names, keep) if k]
+
+def _distance(cp, ct) -> dict:
+    d = np.abs(cp - ct); off = ~np.eye(len(d), dtype=bool)
     return {'mean_all': float(d.mean()), 'mean_offdiag': float(d[off].mean())}
 
-def plot_corr(pred, true, targets=TARGETS, title:str=''):
+def corr_matrix_distance(pred, # n x targets predictions
+                         true, # n x targets labels
+                         names=None, # the targets' names, used in the warning about constant columns (else their indices)
+                        ) -> dict:
+    "Mean |corr(pred) - corr(true)| over all entries and over the off-diagonal ones; columns constant in either are left out, with a warning."
+    cp, ct, _ = _corr_matrices(pred, true, names)
+    return _distance(cp, ct)
+
+# %% ../nbs/15_interpret.ipynb #i003
+def plot_corr(pred, # n x targets predictions
+              true, # n x targets labels
+              targets=TARGETS, # the targets' names (columns constant in either array are left out, with a warning)
+              title:str=''):
     "Predicted, ground-truth and absolute-difference correlation heat maps side by side; returns the figure."
     import matplotlib.pyplot as plt
-    cp = pd.DataFrame(np.corrcoef(np.asarray(pred, dtype=float), rowvar=False), index=targets, columns=targets)
-    ct = pd.DataFrame(np.corrcoef(np.asarray(true, dtype=float), rowvar=False), index=targets, columns=targets)
+    cp, ct, kept = _corr_matrices(pred, true, targets)
+    cp, ct = pd.DataFrame(cp, index=kept, columns=kept), pd.DataFrame(ct, index=kept, columns=kept)
     fig, axs = plt.subplots(1, 3, figsize=(22, 6.5))
     plot_corr_matrix(cp, 'predictions', ax=axs[0], annotate=False)
     plot_corr_matrix(ct, 'labels', ax=axs[1], annotate=False)
-    d = corr_matrix_distance(pred, true)
+    d = _distance(cp.to_numpy(), ct.to_numpy())
     plot_corr_matrix((cp - ct).abs(), f"|difference| (mean {d['mean_all']:.3f})", ax=axs[2], annotate=False, vmin=0, vmax=1, cmap='Reds')
     if title: fig.suptitle(title)
     fig.tight_layout()
@@ -149,22 +178,37 @@ def load_ratings(path) -> pd.DataFrame:
         raise ValueError(f"{path}, line {int(np.flatnonzero(dup.to_numpy())[0]) + 2}: rater {df.rater[dup].iat[0]} rated {df.fname[dup].iat[0]} twice.")
     return df
 
-def human_consistency(ratings:pd.DataFrame, column:str='score_rating', thresholds=(0, 100, 200), min_images:int=3) -> pd.DataFrame:
-    "Per group of raters (more than `t` images rated): count and mean SRCC vs the others' mean and vs the full mean."
+def human_consistency(ratings:pd.DataFrame, # one row per (image, rater): `fname`, `rater` and `column`
+                      column:str='score_rating', # the rating compared (`score_rating` or an attribute's vote column)
+                      thresholds=(0, 100, 200), # one row per threshold t: the raters with more than t images
+                      min_images:int=3, # a rater sharing fewer images with other raters is left out
+                     ) -> pd.DataFrame:
+    "Per group of raters (more than `t` images rated): count and mean SRCC vs the others' mean and vs the full mean; who was left out in `attrs['dropped']`."
     from scipy.stats import spearmanr
-    g = ratings.groupby('fname')[column]
+    missing = int(ratings[column].isna().sum())
+    rated = ratings.dropna(subset=[column])
+    g = rated.groupby('fname')[column]
     total, count = g.transform('sum'), g.transform('count')
-    r = ratings.assign(others=(total - ratings[column]) / (count - 1), everyone=total / count)
-    r = r[count > 1]
-    per_rater = []
-    for rater, d in r.groupby('rater'):
-        if len(d) < min_images or d[column].nunique() < 2: continue
+    r = rated.assign(others=(total - rated[column]) / (count - 1), everyone=total / count)[count > 1]   # images only one rated: no others
+    reasons = {'few': f"fewer than {min_images} images shared with other raters", 'const': 'constant ratings',
+               'others': "constant mean of the others"}
+    dropped, per_rater = dict.fromkeys(reasons.values(), 0), []
+    shared = dict(list(r.groupby('rater')))
+    for rater in ratings.rater.unique():
+        d = shared.get(rater, r.iloc[:0])
+        why = ('few' if len(d) < min_images else 'const' if d[column].nunique() < 2 else
+               'others' if d.others.nunique() < 2 or d.everyone.nunique() < 2 else None)
+        if why is not None: dropped[reasons[why]] += 1; continue
         per_rater.append({'rater': rater, 'images': len(d), 'srcc_vs_others': spearmanr(d[column], d.others)[0],
                           'srcc_vs_label': spearmanr(d[column], d.everyone)[0]})
-    per_rater = pd.DataFrame(per_rater)
+    per_rater = pd.DataFrame(per_rater, columns=['rater', 'images', 'srcc_vs_others', 'srcc_vs_label'])
+    if sum(dropped.values()) or missing:
+        why = ', '.join(f"{n} ({k})" for k, n in dropped.items() if n)
+        warnings.warn(f"human_consistency({column!r}): {sum(dropped.values())} of {ratings.rater.nunique()} raters left out"
+                      + (f": {why}" if why else '') + (f"; {missing} ratings without a value ignored" if missing else ''))
     rows = {f"> {t} images": {'raters': int((sel := per_rater[per_rater.images > t]).shape[0]),
                                'SRCC vs mean of others': sel.srcc_vs_others.mean(), 'SRCC vs label (Kong)': sel.srcc_vs_label.mean()}
             for t in thresholds}
     out = pd.DataFrame(rows).T
-    out.attrs['per_rater'] = per_rater
+    out.attrs['per_rater'], out.attrs['dropped'] = per_rater, dropped
     return out

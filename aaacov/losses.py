@@ -12,16 +12,21 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['PARAMS', 'n_cov_outputs', 'NotPositiveDefinite', 'cov_params', 'logdet_pd', 'gaussian_nll', 'CovarianceLoss',
-           'cov_summary', 'conditional_gaussian']
+           'cov_summary', 'conditional_gaussian', 'WeightedMSELoss']
 
 # %% ../nbs/07_losses.ipynb #c005
 PARAMS = ('gram', 'cholesky', 'paper')
 
-def n_cov_outputs(m:int, param:str='gram') -> int:
+# %% ../nbs/07_losses.ipynb #d002
+def n_cov_outputs(
+    m:int,              # Number of targets
+    param:str='gram',   # Parameterisation of the precision: 'gram', 'cholesky' or 'paper'
+) -> int:               # Outputs the network's last layer needs
     "Network outputs needed for `m` targets: m means plus the precision's parameters."
     if param not in PARAMS: raise ValueError(f"param must be one of {PARAMS}, not {param!r}")
     return m + (m * (m + 1) // 2 if param == 'cholesky' else m * m)
 
+# %% ../nbs/07_losses.ipynb #d004
 class NotPositiveDefinite(ValueError):
     "The precision matrix of `param='paper'` (S = A^T + A + I/m) is not positive definite for some item."
 
@@ -35,7 +40,12 @@ def _tril_from_vector(v:torch.Tensor, m:int) -> torch.Tensor:
     L[:, d, d] = F.softplus(L[:, d, d]) + 1e-4
     return L
 
-def cov_params(out:torch.Tensor, m:int, param:str='gram'):
+# %% ../nbs/07_losses.ipynb #d008
+def cov_params(
+    out:torch.Tensor,   # Raw network output: batch x `n_cov_outputs(m, param)`
+    m:int,              # Number of targets
+    param:str='gram',   # Parameterisation of the precision: 'gram', 'cholesky' or 'paper'
+):                      # (mu: batch x m, precision S: batch x m x m)
     "Raw network output (batch x n_cov_outputs) -> (mu: batch x m, precision S: batch x m x m)."
     if out.ndim != 2 or out.shape[1] != n_cov_outputs(m, param):
         raise ValueError(f"expected outputs of shape (batch, {n_cov_outputs(m, param)}) for m={m}, param={param!r}; got {tuple(out.shape)}")
@@ -54,7 +64,9 @@ def cov_params(out:torch.Tensor, m:int, param:str='gram'):
     return mu, S
 
 # %% ../nbs/07_losses.ipynb #c008
-def logdet_pd(S:torch.Tensor) -> torch.Tensor:
+def logdet_pd(
+    S:torch.Tensor,    # Symmetric positive-definite matrices: ... x m x m
+) -> torch.Tensor:     # log|S| of each, in S's dtype (NaN for a matrix holding NaN or inf)
     "log|S| of a batch of symmetric positive-definite matrices, by Cholesky in float64 (eigenvalues as fallback)."
     S64 = S.double()
     L, info = torch.linalg.cholesky_ex(S64)
@@ -67,7 +79,13 @@ def logdet_pd(S:torch.Tensor) -> torch.Tensor:
         out = torch.where(fin, torch.log(ev.clamp_min(torch.finfo(torch.float64).tiny)).sum(-1), float('nan'))
     return out.to(S.dtype)
 
-def gaussian_nll(out:torch.Tensor, y:torch.Tensor, m:int, param:str='gram') -> torch.Tensor:
+# %% ../nbs/07_losses.ipynb #d012
+def gaussian_nll(
+    out:torch.Tensor,   # Raw network output: batch x `n_cov_outputs(m, param)`
+    y:torch.Tensor,     # Targets: batch x m
+    m:int,              # Number of targets
+    param:str='gram',   # Parameterisation of the precision: 'gram', 'cholesky' or 'paper'
+) -> torch.Tensor:      # The loss of each item, in `out`'s dtype
     "Per-item -1/2 ln|S| + 1/2 (y-mu)^T S (y-mu) (AAACov Eq. 6 without the 2*pi constant), computed in float64."
     o = out.double()
     d = y.double().reshape(out.shape[0], m) - o[:, :m]
@@ -85,7 +103,10 @@ def gaussian_nll(out:torch.Tensor, y:torch.Tensor, m:int, param:str='gram') -> t
 # %% ../nbs/07_losses.ipynb #c009
 class CovarianceLoss(nn.Module):
     "fastai loss: the batch mean of AAACov's Gaussian NLL. `decodes` gives mu; `cov_summary` gives Sigma, sigma, correlations."
-    def __init__(self, m:int=12, param:str='gram', reduction:str='mean'):
+    def __init__(self,
+                 m:int=12,               # Number of targets
+                 param:str='gram',       # Parameterisation of the precision: 'gram', 'cholesky' or 'paper'
+                 reduction:str='mean'):  # 'mean' or 'sum' over the batch; anything else: the loss of each item
         super().__init__()
         n_cov_outputs(m, param)
         self.m, self.param, self.reduction = m, param, reduction
@@ -99,7 +120,12 @@ class CovarianceLoss(nn.Module):
     def __repr__(self): return f"CovarianceLoss(m={self.m}, param={self.param!r})"
 
 # %% ../nbs/07_losses.ipynb #c017
-def cov_summary(out:torch.Tensor, m:int=12, param:str='gram', std=None) -> dict:
+def cov_summary(
+    out:torch.Tensor,   # Raw network output: batch x `n_cov_outputs(m, param)`
+    m:int=12,           # Number of targets
+    param:str='gram',   # Parameterisation of the precision
+    std=None,           # Per-target std that rescales to label units (e.g. `target_norm(dls).std`); None: as is
+) -> dict:              # float64 'mu', 'cov' (Sigma), 'sigma' and 'corr' of each item
     "mu, Sigma = S^-1, per-target sigma and the correlation matrix of each item; `std` (per target) rescales to label units."
     with torch.no_grad():
         mu, S = cov_params(out.detach().double(), m, param)   # formed in float64, like the loss
@@ -117,7 +143,12 @@ def cov_summary(out:torch.Tensor, m:int=12, param:str='gram', std=None) -> dict:
     return {'mu': mu, 'cov': cov, 'sigma': sigma, 'corr': corr}
 
 # %% ../nbs/07_losses.ipynb #c020
-def conditional_gaussian(mu, cov, observed_idx, observed_values):
+def conditional_gaussian(
+    mu,                # Means: ... x m (numpy or torch)
+    cov,               # Covariances: ... x m x m
+    observed_idx,      # Indices of the observed variables
+    observed_values,   # Their values: ... x len(observed_idx)
+):                     # (mean, cov) of the unobserved variables, in `mu`'s type (and dtype, for torch)
     "Mean and covariance of the unobserved variables (original order) given observed ones; batched; numpy or torch."
     is_np = not torch.is_tensor(mu)
     mu_t = torch.as_tensor(np.asarray(mu) if is_np else mu, dtype=torch.float64)
@@ -135,3 +166,16 @@ def conditional_gaussian(mu, cov, observed_idx, observed_values):
     c = S_uu - K @ S_uo.transpose(-1, -2)
     c = (c + c.transpose(-1, -2)) / 2
     return (mean.numpy(), c.numpy()) if is_np else (mean.to(mu.dtype), c.to(mu.dtype))
+
+# %% ../nbs/07_losses.ipynb #l101
+class WeightedMSELoss(nn.Module):
+    "Mean over the batch of sum_j w_j (mu_j - y_j)^2 / sum_j w_j: per-target weights (weight 0 = not trained)."
+    def __init__(self,
+                 weights):   # One weight per target, in the output's order (0: that target is not trained)
+        super().__init__()
+        self.register_buffer('w', torch.as_tensor(weights, dtype=torch.float32))
+    def forward(self, out, y):
+        w = self.w.to(out)
+        return ((out[:, :len(w)] - y.reshape(out.shape[0], -1)) ** 2 * w).sum(1).mean() / w.sum()
+    def activation(self, out): return out
+    def decodes(self, out): return out

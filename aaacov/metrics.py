@@ -13,18 +13,31 @@ from .data import TARGETS, DISPLAY_NAMES
 from .losses import cov_summary
 
 # %% auto #0
-__all__ = ['corr_per_target', 'target_corr', 'mean_corr', 'per_target_metrics', 'mean_sigma', 'target_table']
+__all__ = ['srcc_kong', 'corr_per_target', 'target_corr', 'mean_corr', 'per_target_metrics', 'mean_sigma', 'target_table']
+
+# %% ../nbs/08_metrics.ipynb #m001
+def srcc_kong(a, # scores of N items (predictions)
+              b, # N other scores of the same items (labels)
+             ) -> float:
+    "Kong et al.'s printed SRCC, 1 − 6 Σ dᵢ² / (N³ − N), dᵢ the difference of item i's average ranks; scipy's ρ without ties."
+    ra, rb = stats.rankdata(a), stats.rankdata(b)
+    n = len(ra)
+    return float(1 - 6 * ((ra - rb) ** 2).sum() / (n ** 3 - n))
 
 # %% ../nbs/08_metrics.ipynb #c005
-_CORR = {'srcc': lambda a, b: stats.spearmanr(a, b)[0], 'plcc': lambda a, b: stats.pearsonr(a, b)[0],
+_CORR = {'srcc': lambda a, b: stats.spearmanr(a, b)[0], 'srcc_kong': srcc_kong, 'plcc': lambda a, b: stats.pearsonr(a, b)[0],
          'krcc': lambda a, b: stats.kendalltau(a, b)[0]}
 
 def _np(x): return x.detach().cpu().double().numpy() if torch.is_tensor(x) else np.asarray(x, dtype=np.float64)
 
-def corr_per_target(preds, targs, kind:str='srcc') -> np.ndarray:
-    "One correlation per target column between predicted means (first m columns of `preds`) and `targs`."
+def corr_per_target(preds, # n x (m or more): the first m columns are the predicted means
+                    targs, # n x m labels (or n for one target)
+                    kind:str='srcc', # 'srcc' (scipy, tie-corrected), 'srcc_kong' (Kong's formula), 'plcc' or 'krcc'
+                   ) -> np.ndarray:
+    "One correlation per target column between predicted means (first m columns of `preds`) and `targs`; NaN if either is constant."
+    if kind not in _CORR: raise ValueError(f"kind must be one of {list(_CORR)}, not {kind!r}")
     p, t = _np(preds), _np(targs)
-    t = t.reshape(len(t), -1); p = p[:, :t.shape[1]]
+    t = t.reshape(len(t), -1); p = p.reshape(len(p), -1)[:, :t.shape[1]]
     f = _CORR[kind]
     return np.array([f(p[:, j], t[:, j]) if np.ptp(t[:, j]) > 0 and np.ptp(p[:, j]) > 0 else np.nan for j in range(t.shape[1])])
 

@@ -6,25 +6,32 @@ Docs: https://aaacov.github.io/aaacov/synthetic.html.md"""
 
 # %% ../nbs/05_synthetic.ipynb #c003
 from __future__ import annotations
-import json, math, os, time, warnings
+import json, os, re, shutil, sys
 from pathlib import Path
 import numpy as np, pandas as pd
-from PIL import Image, ImageDraw, ImageFilter
-from .data import ATTRIBUTES, TARGETS, LABEL_RANGES, aadb_labels, read_aadb_labels, match_images
+from .data import ATTRIBUTES, TARGETS, LABEL_RANGES
+from .scenes import aadb_label_moments, attribute_strengths, render_scene
+from .outputs import OutputError, check_output_dir, writing
 
 # %% auto #0
-__all__ = ['PRESETS', 'AADB_SPLIT_SIZES', 'ONLY_POSITIVE_VOTES', 'RATERS_PER_IMAGE', 'GENERATOR_VERSION', 'split_counts',
-           'aadb_label_moments', 'draw_latent', 'attribute_strengths', 'render_scene', 'sweep_gallery', 'make_raters',
-           'assign_raters', 'vote', 'rating_histograms', 'make_aadb_like', 'data_home', 'synthetic_dataset',
-           'read_ground_truth', 'noise_ceiling', 'image_statistics', 'statistics_table', 'learnability']
+__all__ = ['AADB_SPLIT_SIZES', 'PRESETS', 'RATERS_PER_IMAGE', 'ONLY_POSITIVE_VOTES', 'GENERATOR_VERSION', 'split_counts',
+           'draw_latent', 'make_raters', 'assign_raters', 'vote', 'rating_histograms', 'make_aadb_like', 'data_home',
+           'synthetic_dataset', 'read_ground_truth', 'noise_ceiling', 'aadb_label_moments', 'attribute_strengths',
+           'render_scene', 'sweep_gallery', 'image_statistics', 'statistics_table', 'learnability']
+
+# %% ../nbs/05_synthetic.ipynb #s002
+from .scenes import sweep_gallery
+from .baselines import image_statistics, statistics_table, learnability
+_all_ = ['aadb_label_moments', 'attribute_strengths', 'render_scene', 'sweep_gallery',
+         'image_statistics', 'statistics_table', 'learnability']
+
+# %% ../nbs/05_synthetic.ipynb #s004
+AADB_SPLIT_SIZES = {'train': 8458, 'valid': 500, 'test': 1000}
 
 # %% ../nbs/05_synthetic.ipynb #c006
-PRESETS = {'tiny': 64, 'small': 2000, 'full': 9958}
-AADB_SPLIT_SIZES = {'train': 8458, 'valid': 500, 'test': 1000}
-ONLY_POSITIVE_VOTES = ('Repetition', 'Symmetry')  # AADB's raters never voted these below 0
-RATERS_PER_IMAGE = 5
-
-def split_counts(n:int) -> dict:
+def split_counts(
+    n:int, # number of images (at least 3)
+) -> dict: # {'train': ..., 'valid': ..., 'test': ...}
     "Train/valid/test counts for `n` images in AADB's proportions (at least one of each)."
     if n < 3: raise ValueError(f"need at least 3 images for train/valid/test, got {n}")
     total = sum(AADB_SPLIT_SIZES.values())
@@ -32,194 +39,33 @@ def split_counts(n:int) -> dict:
     test = max(1, round(n * AADB_SPLIT_SIZES['test'] / total))
     return {'train': n - valid - test, 'valid': valid, 'test': test}
 
-# %% ../nbs/05_synthetic.ipynb #c009
-def aadb_label_moments() -> tuple:
-    "Mean vector and covariance matrix (TARGETS order) of the real AADB training labels shipped with the package."
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        train = aadb_labels().query("split == 'train'")[TARGETS].to_numpy(dtype=np.float64)
-    return train.mean(0), np.cov(train, rowvar=False)
+# %% ../nbs/05_synthetic.ipynb #s006
+PRESETS = {'tiny': 64, 'small': 2000, 'full': 9958}
 
-def draw_latent(n:int, rng:np.random.Generator, mean=None, cov=None) -> np.ndarray:
+# %% ../nbs/05_synthetic.ipynb #c009
+def draw_latent(
+    n:int, # number of images
+    rng:np.random.Generator, # the generator to draw from
+    mean=None, # mean vector (TARGETS order); default: the real AADB label means
+    cov=None, # covariance matrix; default: the real AADB label covariance
+) -> np.ndarray: # n x 12 latent truths
     "n x 12 latent truths ~ N(mean, cov) clipped to the label ranges (defaults: the real AADB label moments)."
     if mean is None or cov is None: mean, cov = aadb_label_moments()
     z = rng.multivariate_normal(mean, cov, size=n, method='cholesky')
     lo = np.array([LABEL_RANGES[t][0] for t in TARGETS]); hi = np.array([LABEL_RANGES[t][1] for t in TARGETS])
     return np.clip(z, lo, hi)
 
-# %% ../nbs/05_synthetic.ipynb #c011
-def attribute_strengths(latent:np.ndarray, mean:np.ndarray, std:np.ndarray) -> np.ndarray:
-    "Latent values -> cue strengths in [0, 1] by population z-score (z = +-2.5 -> 1 / 0)."
-    return np.clip(0.5 + (np.asarray(latent) - mean) / (5 * std), 0.0, 1.0)
+# %% ../nbs/05_synthetic.ipynb #s009
+RATERS_PER_IMAGE = 5
 
-def _hsv_to_rgb(h, s, v) -> np.ndarray:
-    "Vectorised HSV (each in [0,1]) -> RGB floats in [0,1]."
-    h, s, v = np.broadcast_arrays(np.asarray(h, float) % 1.0, np.asarray(s, float), np.asarray(v, float))
-    i = np.floor(h * 6).astype(int) % 6; f = h * 6 - np.floor(h * 6)
-    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
-    r = np.choose(i, [v, q, p, p, t, v]); g = np.choose(i, [t, v, v, q, p, p]); b = np.choose(i, [p, p, t, v, v, q])
-    return np.stack([r, g, b], -1)
-
-# %% ../nbs/05_synthetic.ipynb #c012
-class _Layout:
-    "All random choices of one scene, drawn in a fixed order and amount from `seed` (independent of the attributes)."
-    N_SHAPES, N_MOTIFS = 16, 12
-    def __init__(self, seed):
-        r = np.random.default_rng(seed)
-        self.portrait = r.random() < 0.3
-        self.long_side = int(r.integers(256, 321))
-        self.aspect = float(r.choice([4/3, 3/2, 16/9, 5/4, 1.0]))
-        self.base_hue = r.random()
-        self.hue_offsets = r.uniform(-1, 1, 8)            # palette slots, scaled by the harmony spread
-        self.clash_jumps = r.choice([0.5, 0.33, -0.33, 0.25], 8)
-        self.hue_offsets[0] = self.clash_jumps[0] = 0.0   # the dominant (sky) colour keeps the base hue
-        self.values = r.uniform(0.25, 1.0, 8)
-        self.values[0] = r.uniform(0.6, 0.95)
-        self.horizon = r.uniform(0.35, 0.65)
-        self.shapes = [(r.integers(0, 4), r.uniform(0, 1, 2), r.uniform(0.06, 0.26, 2), r.integers(0, 8), r.uniform(0, 1))
-                       for _ in range(self.N_SHAPES)]
-        self.texture = r.standard_normal((64, 64))
-        self.motif_kind, self.motif_band, self.motif_slot = int(r.integers(0, 3)), r.uniform(0.12, 0.88), int(r.integers(0, 8))
-        self.subject_kind = int(r.integers(0, 3))
-        self.subject_aspect = r.uniform(0.7, 1.3)
-        self.thirds_point = (float(r.choice([1/3, 2/3])), float(r.choice([1/3, 2/3])))
-        self.bad_centre = r.random() < 0.5
-        self.bad_edge = (float(r.choice([0.07, 0.93])), float(r.uniform(0.1, 0.9)))
-        self.stripe_angle = r.uniform(0, np.pi)
-        self.blur_angle = r.uniform(0, np.pi)
-        self.over_exposed = r.random() < 0.5
-        self.subject_slot, self.weight_slot = int(r.integers(0, 8)), int(r.integers(0, 8))
-        self.jpeg_noise = r.integers(0, 2**31)
-
-    def size(self):
-        short = int(round(self.long_side / self.aspect))
-        return (short, self.long_side) if self.portrait else (self.long_side, short)
-
-# %% ../nbs/05_synthetic.ipynb #c013
-def _palette(lay:_Layout, harmony:float, vivid:float) -> np.ndarray:
-    "8 RGB colours: hue spread from harmony (1 = analogous), saturation from vividness."
-    spread = 0.03 + 0.22 * (1 - harmony)
-    hues = lay.base_hue + spread * lay.hue_offsets + (1 - harmony) ** 2 * lay.clash_jumps
-    sat = 0.04 + 0.92 * vivid
-    return _hsv_to_rgb(hues, np.full(8, sat), lay.values)
-
-def _draw_shape(draw, kind, box, fill, outline=None):
-    x0, y0, x1, y1 = box
-    if kind == 0: draw.ellipse(box, fill=fill, outline=outline)
-    elif kind == 1: draw.rectangle(box, fill=fill, outline=outline)
-    elif kind == 2: draw.polygon([((x0 + x1) / 2, y0), (x1, y1), (x0, y1)], fill=fill, outline=outline)
-    else: draw.line([(x0, y0), (x1, y1)], fill=fill, width=max(2, int((x1 - x0 + y1 - y0) / 12)))
-
-def _to8(rgb): return tuple(int(round(255 * float(np.clip(c, 0, 1)))) for c in rgb)
-
-# %% ../nbs/05_synthetic.ipynb #c014
-def _directional_blur(img:np.ndarray, length:float, angle:float) -> np.ndarray:
-    "Average of `length` copies shifted along `angle` (a motion streak)."
-    n = int(round(length))
-    if n < 2: return img
-    acc = np.zeros_like(img)
-    for k in range(n):
-        t = k - (n - 1) / 2
-        dx, dy = int(round(t * math.cos(angle))), int(round(t * math.sin(angle)))
-        acc += np.roll(img, (dy, dx), axis=(0, 1))
-    return acc / n
-
-def render_scene(strength:dict, seed) -> tuple:
-    "Draw one scene from cue strengths {attribute: u in [0,1]} and a layout `seed` -> (PIL RGB image, subject box x0,y0,x1,y1)."
-    s = {a: float(strength.get(a, 0.5)) for a in ATTRIBUTES}
-    lay = _Layout(seed)
-    W, H = lay.size(); scale = min(W, H) / 256
-    pal = _palette(lay, s['ColorHarmony'], s['VividColor'])
-    # background: two-tone gradient split at the horizon
-    yy = np.linspace(0, 1, H)[:, None, None]
-    top, bottom = pal[0], pal[1] * 0.8
-    w = np.clip((yy - lay.horizon) * 8 + 0.5, 0, 1)
-    bg = np.broadcast_to(top * (1 - w) + bottom * w, (H, W, 3)).copy()
-    im = Image.fromarray((bg * 255).astype(np.uint8)); draw = ImageDraw.Draw(im)
-    # content: shapes
-    n_shapes = int(round(1 + (lay.N_SHAPES - 1) * s['Content']))
-    for kind, (cx, cy), (sw, sh), slot, _ in lay.shapes[:n_shapes]:
-        box = [cx * W - sw * W / 2, cy * H - sh * H / 2, cx * W + sw * W / 2, cy * H + sh * H / 2]
-        _draw_shape(draw, int(kind), box, _to8(pal[2 + slot % 6]))
-    # repetition: a row of identical motifs
-    n_motifs = int(round(lay.N_MOTIFS * s['Repetition']))
-    if n_motifs >= 2:
-        size = min(W / (n_motifs * 1.35), 0.16 * H)
-        y = lay.motif_band * H
-        for k in range(n_motifs):
-            x = (k + 0.5) * W / n_motifs
-            _draw_shape(draw, lay.motif_kind, [x - size / 2, y - size / 2, x + size / 2, y + size / 2],
-                        _to8(1 - pal[0] * 0.8), outline=_to8(pal[0] * 0.2))
-    bg = np.asarray(im, dtype=np.float64) / 255
-    # content: fine texture
-    tex = np.asarray(Image.fromarray(lay.texture.astype(np.float32)).resize((W, H), Image.BILINEAR))
-    bg = bg + (0.14 * s['Content'] * tex)[..., None]
-    # symmetry: blend with the left half mirrored onto the right
-    mirrored = bg.copy(); half = W // 2
-    mirrored[:, W - half:] = bg[:, :half][:, ::-1]
-    bg = (1 - s['Symmetry']) * bg + s['Symmetry'] * mirrored
-    # depth of field: blur the background only
-    radius = 7.0 * s['DoF'] * scale
-    if radius > 0.3:
-        bg = np.asarray(Image.fromarray((np.clip(bg, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(radius)),
-                        dtype=np.float64) / 255
-    # subject: size and contrast from object emphasis, position from rule of thirds
-    side = (0.12 + 0.36 * s['Object']) * min(W, H)
-    sw, sh = side * lay.subject_aspect, side / lay.subject_aspect
-    bad = (0.5, 0.5) if lay.bad_centre else lay.bad_edge
-    u = s['RuleOfThirds']
-    cx = (bad[0] + u * (lay.thirds_point[0] - bad[0])) * W; cy = (bad[1] + u * (lay.thirds_point[1] - bad[1])) * H
-    box = [cx - sw / 2, cy - sh / 2, cx + sw / 2, cy + sh / 2]
-    behind = bg[int(np.clip(cy, 0, H - 1)), int(np.clip(cx, 0, W - 1))]
-    own = _hsv_to_rgb(lay.base_hue + 0.5 * (1 - s['ColorHarmony']) * lay.clash_jumps[lay.subject_slot] + 0.08,
-                      0.1 + 0.85 * s['VividColor'], 0.9)
-    emph = s['Object']  # emphasis: from blending into what is behind it to its own colour, contrasted
-    colour = behind * (1 - emph) * 0.7 + own * (0.3 + 0.7 * emph)
-    mask_im = Image.new('L', (W, H), 0); _draw_shape(ImageDraw.Draw(mask_im), lay.subject_kind % 3, box, 255)
-    mask = np.asarray(mask_im, dtype=np.float64)[..., None] / 255
-    stripes = 0.5 + 0.5 * np.sign(np.sin((np.arange(W)[None] * math.cos(lay.stripe_angle) + np.arange(H)[:, None] * math.sin(lay.stripe_angle)) / (3 * scale)))
-    subject = colour * (0.55 + 0.45 * stripes[..., None])
-    # balancing elements: a second mass that moves from beside the subject (lopsided) to opposite it (balanced)
-    wt = s['BalacingElements']
-    side_x = cx + (side * 0.9 if cx >= W / 2 else -side * 0.9)
-    ox, oy = side_x + wt * ((W - cx) - side_x), (cy + side * 0.35) + wt * ((H - cy) - (cy + side * 0.35))
-    r = side * 0.75
-    weight_im = Image.new('L', (W, H), 0)
-    ImageDraw.Draw(weight_im).ellipse([ox - r / 2, oy - r / 2, ox + r / 2, oy + r / 2], fill=255)
-    wmask = np.asarray(weight_im, dtype=np.float64)[..., None] / 255
-    img = bg * (1 - wmask) + (pal[2 + lay.weight_slot % 6] * 0.3) * wmask
-    # motion blur: the subject (and its mask) streaked along a direction
-    streak = 48.0 * s['MotionBlur'] * scale
-    subject_layer, mask = _directional_blur(subject * mask, streak, lay.blur_angle), _directional_blur(mask, streak, lay.blur_angle)
-    img = img * (1 - mask) + subject_layer
-    # lighting: contrast and exposure
-    light = s['Light']
-    contrast = 0.4 + 0.7 * light
-    exposure = (1 - light) * 0.32 * (1 if lay.over_exposed else -1)
-    img = np.clip((img - 0.5) * contrast + 0.5 + exposure, 0, 1)
-    box = [float(np.clip(box[0], 0, W)), float(np.clip(box[1], 0, H)), float(np.clip(box[2], 0, W)), float(np.clip(box[3], 0, H))]
-    return Image.fromarray((img * 255 + 0.5).astype(np.uint8)), box
-
-# %% ../nbs/05_synthetic.ipynb #c016
-def sweep_gallery(seed=7, values=(-1.0, -0.5, 0.0, 0.5, 1.0), thumb=(150, 112), attributes=ATTRIBUTES):
-    "A figure: one row per attribute, the same scene with that attribute at each of `values` (latent label units)."
-    import matplotlib.pyplot as plt
-    from aaacov.data import DISPLAY_NAMES
-    mean, cov = aadb_label_moments(); std = np.sqrt(np.diag(cov))
-    fig, axs = plt.subplots(len(attributes), len(values), figsize=(1.45 * len(values) + 1.2, 1.12 * len(attributes)), squeeze=False)
-    for r, a in enumerate(attributes):
-        for c, v in enumerate(values):
-            latent = mean.copy(); latent[TARGETS.index(a)] = v
-            u = attribute_strengths(latent, mean, std)
-            im, _ = render_scene(dict(zip(TARGETS, u)), seed)
-            ax = axs[r, c]; ax.imshow(im.resize(thumb)); ax.set_xticks([]); ax.set_yticks([])
-            if c == 0: ax.set_ylabel(DISPLAY_NAMES[a], rotation=0, ha='right', va='center', fontsize=8)
-            if r == 0: ax.set_title(f"{v:+.1f}", fontsize=9)
-    fig.subplots_adjust(wspace=0.04, hspace=0.06)
-    return fig
+# %% ../nbs/05_synthetic.ipynb #s010
+ONLY_POSITIVE_VOTES = ('Repetition', 'Symmetry')  # AADB's raters never voted these below 0
 
 # %% ../nbs/05_synthetic.ipynb #c019
-def make_raters(n:int, rng:np.random.Generator) -> pd.DataFrame:
+def make_raters(
+    n:int, # number of raters
+    rng:np.random.Generator, # the generator to draw from
+) -> pd.DataFrame: # one row per rater
     "A pool of `n` simulated raters: id, activity weight, attribute bias/noise, score bias/noise (rating units)."
     return pd.DataFrame({
         'rater': [f"R{i:04d}" for i in range(n)],
@@ -227,7 +73,14 @@ def make_raters(n:int, rng:np.random.Generator) -> pd.DataFrame:
         'attr_bias': rng.normal(0, 0.08, n), 'attr_noise': rng.uniform(0.02, 0.12, n),
         'score_bias': rng.normal(0, 0.25, n), 'score_noise': rng.uniform(0.3, 0.9, n)})
 
-def assign_raters(n_images:int, raters:pd.DataFrame, rng:np.random.Generator, per_image:int=RATERS_PER_IMAGE, batch:int=10) -> np.ndarray:
+# %% ../nbs/05_synthetic.ipynb #s013
+def assign_raters(
+    n_images:int, # number of images
+    raters:pd.DataFrame, # the pool (`make_raters`)
+    rng:np.random.Generator, # the generator to draw from
+    per_image:int=RATERS_PER_IMAGE, # distinct raters per image
+    batch:int=10, # images per batch (one batch, one set of raters)
+) -> np.ndarray: # n_images x per_image row indices into `raters`
     "n_images x per_image rater indices: batches of `batch` images, each batch rated by `per_image` distinct raters."
     if len(raters) < per_image: raise ValueError(f"need at least {per_image} raters, got {len(raters)}")
     p = raters.activity.to_numpy() / raters.activity.sum()
@@ -236,7 +89,13 @@ def assign_raters(n_images:int, raters:pd.DataFrame, rng:np.random.Generator, pe
         out[start:start + batch] = rng.choice(len(raters), size=per_image, replace=False, p=p)
     return out
 
-def vote(latent:np.ndarray, raters:pd.DataFrame, who:np.ndarray, rng:np.random.Generator):
+# %% ../nbs/05_synthetic.ipynb #s015
+def vote(
+    latent:np.ndarray, # n x 12 latent truths
+    raters:pd.DataFrame, # the pool (`make_raters`)
+    who:np.ndarray, # n x k rater indices (`assign_raters`)
+    rng:np.random.Generator, # the generator to draw from
+) -> tuple: # (votes n x k x 11 in {-1, 0, 1}, score ratings n x k in 1..5)
     "Per-rater votes: attributes in {-1,0,1} (n x k x 11) and score ratings in 1..5 (n x k)."
     n, k = who.shape
     a = latent[:, None, :len(ATTRIBUTES)]
@@ -251,7 +110,12 @@ def vote(latent:np.ndarray, raters:pd.DataFrame, who:np.ndarray, rng:np.random.G
     ratings = np.clip(np.rint(x), 1, 5).astype(np.int8)
     return votes, ratings
 
-def rating_histograms(score:np.ndarray, rng:np.random.Generator, noise:float=1.3) -> np.ndarray:
+# %% ../nbs/05_synthetic.ipynb #s018
+def rating_histograms(
+    score:np.ndarray, # n latent scores in [0, 1]
+    rng:np.random.Generator, # the generator to draw from
+    noise:float=1.3, # standard deviation of one rating, in rating units
+) -> np.ndarray: # n x 10 counts of the ratings 1..10
     "AVA-style 1-10 rating counts (n x 10) from 50-150 raters per image around 1 + 9 * score."
     n_raters = rng.integers(50, 151, len(score))
     out = np.zeros((len(score), 10), dtype=int)
@@ -262,16 +126,11 @@ def rating_histograms(score:np.ndarray, rng:np.random.Generator, noise:float=1.3
 
 # %% ../nbs/05_synthetic.ipynb #c021
 GENERATOR_VERSION = 1  # bump whenever a change alters what is generated: cached datasets of another version are refused
+
+# %% ../nbs/05_synthetic.ipynb #s021
 _RELEASE = {'train': 'Train', 'valid': 'Validation', 'test': 'TestNew'}
 
 def _fmt(v:float) -> str: return f"{round(float(v), 6):g}"
-
-def _render_one(job):
-    "Worker: render and save one image; returns (index, box, width, height)."
-    i, strengths, seed, path, quality = job
-    im, box = render_scene(strengths, seed)
-    im.save(path, quality=quality, optimize=False)
-    return i, box, im.size
 
 def _write_labels(dest:Path, labels:pd.DataFrame):
     "AADB's two released label forms: combined CSVs and per-attribute text files."
@@ -306,22 +165,19 @@ def _plan(n:int, seed:int, leak:bool):
     return dict(fnames=fnames, split=split, latent=latent, mean=mean, cov=cov, raters=raters, who=who,
                 votes=votes, ratings=ratings, labels=labels, hist=hist)
 
-# %% ../nbs/05_synthetic.ipynb #c023
-def _complete(dest:Path, args:dict) -> bool|None:
-    "True: `dest` holds the complete dataset for `args`; False: another synthetic dataset; None: no manifest."
-    manifest = dest/'manifest.json'
-    if not manifest.exists(): return None
-    old = json.loads(manifest.read_text())
-    return old.get('args') == args and all((dest/f).exists() for f in old.get('files', [])) \
-        and len(list((dest/'images').glob('*.jpg'))) == args['n']
+# %% ../nbs/05_synthetic.ipynb #s026
+def _render_one(job):
+    "Worker: render and save one image; returns (index, box, (width, height))."
+    i, strengths, seed, path, quality = job
+    im, box = render_scene(strengths, seed)
+    im.save(path, quality=quality, optimize=False)
+    return i, box, im.size
 
-def _write_dataset(root:Path, n:int, seed:int, leak:bool, quality:int, workers, progress:bool, args:dict):
-    "Render and write every file of the dataset into `root` (manifest last)."
+def _render_images(root:Path, plan:dict, seed:int, quality:int, workers, progress:bool) -> tuple:
+    "Render every image of `plan` into `root/images` on `workers` processes -> (boxes n x 4, sizes n x 2)."
     from fastprogress.fastprogress import progress_bar
-    (root/'images').mkdir(parents=True, exist_ok=True)
-    plan = _plan(n, seed, leak)
-    std = np.sqrt(np.diag(plan['cov']))
-    strengths = attribute_strengths(plan['latent'], plan['mean'], std)
+    n = len(plan['fnames'])
+    strengths = attribute_strengths(plan['latent'], plan['mean'], np.sqrt(np.diag(plan['cov'])))
     jobs = [(i, dict(zip(TARGETS, strengths[i])), [seed, i], str(root/'images'/f), quality) for i, f in enumerate(plan['fnames'])]
     workers = min(os.cpu_count() or 1, 2) if workers is None else workers
     boxes, sizes = np.zeros((n, 4)), np.zeros((n, 2), dtype=int)
@@ -333,7 +189,11 @@ def _write_dataset(root:Path, n:int, seed:int, leak:bool, quality:int, workers, 
     else:
         for job in (progress_bar(jobs) if progress else jobs):
             i, box, size = _render_one(job); boxes[i], sizes[i] = box, size
-    _write_labels(root, plan['labels'])
+    return boxes, sizes
+
+# %% ../nbs/05_synthetic.ipynb #c023
+def _write_tables(root:Path, plan:dict, boxes:np.ndarray, sizes:np.ndarray):
+    "What only a synthetic dataset has: ground truth with image sizes and subject boxes, votes, raters, histograms."
     gt = pd.DataFrame(plan['latent'], columns=TARGETS)
     gt.insert(0, 'split', plan['split']); gt.insert(0, 'fname', plan['fnames'])
     gt['width'], gt['height'] = sizes[:, 0], sizes[:, 1]
@@ -347,133 +207,147 @@ def _write_dataset(root:Path, n:int, seed:int, leak:bool, quality:int, workers, 
     plan['raters'].drop(columns='activity').to_csv(root/'raters.csv', index=False, float_format='%.6g')
     hist = pd.DataFrame(plan['hist'], columns=[f"r{i}" for i in range(1, 11)]); hist.insert(0, 'fname', plan['fnames'])
     hist.to_csv(root/'histograms.csv', index=False)
+
+def _write_dataset(root:Path, n:int, seed:int, leak:bool, quality:int, workers, progress:bool, args:dict):
+    "Render and write every file of the dataset into `root` (manifest last)."
+    (root/'images').mkdir(parents=True, exist_ok=True)
+    plan = _plan(n, seed, leak)
+    boxes, sizes = _render_images(root, plan, seed, quality, workers, progress)
+    _write_labels(root, plan['labels'])
+    _write_tables(root, plan, boxes, sizes)
     files = sorted(p.name for p in root.iterdir() if p.is_file() and p.name != 'manifest.json')
     (root/'manifest.json').write_text(json.dumps({'args': args, 'files': files, 'images': n,
                                                   'splits': plan['labels'].split.value_counts().to_dict()}, indent=1, sort_keys=True) + '\n')
 
 # %% ../nbs/05_synthetic.ipynb #c025
-def make_aadb_like(dest, preset:str='small', n:int|None=None, seed:int=0, leak:bool=False, workers:int|None=None,
-                   quality:int=92, overwrite:bool=False, progress:bool=True) -> Path:
+_MANIFEST_KEYS, _ARGS_KEYS = {'args', 'files', 'images', 'splits'}, {'generator_version', 'n', 'seed', 'leak', 'quality'}
+_IMAGE_NAME = re.compile(r'synth_\d+_\d{5,}\.jpg')
+
+def _read_manifest(dest:Path) -> dict|None:
+    "The generator's manifest of folder `dest`; None when there is none; `OutputError` for a manifest.json it did not write."
+    f = dest/'manifest.json'
+    if not (f.exists() or f.is_symlink()): return None
+    why, m = None, None
+    if f.is_symlink() or not f.is_file(): why = 'not a regular file'
+    else:
+        try: m = json.loads(f.read_text(encoding='utf-8'))
+        except (OSError, ValueError, RecursionError) as e: why = f"not readable JSON: {type(e).__name__}"
+        else:
+            if not isinstance(m, dict): why = 'not a JSON object'
+            elif (set(m) != _MANIFEST_KEYS or not isinstance(m['args'], dict) or set(m['args']) != _ARGS_KEYS
+                  or type(m['args']['generator_version']) is not int or not isinstance(m['files'], list)
+                  or not all(isinstance(x, str) for x in m['files'])): why = "a JSON object without the generator's keys"
+    if why: raise OutputError(f"{f} was not written by aaacov's synthetic generator ({why}): {dest} is left as it is; "
+                              "choose another (new or empty) folder.")
+    return m
+
+def _foreign_entries(dest:Path, m:dict) -> list:
+    "Entries of `dest` its manifest `m` does not account for (the generator writes no folders but `images/`, no links)."
+    listed, out = set(m['files']) | {'manifest.json'}, []
+    for e in sorted(os.scandir(dest), key=lambda e: e.name):
+        if e.name == 'images' and e.is_dir(follow_symlinks=False):
+            out += [f"images/{i.name}" for i in sorted(os.scandir(e.path), key=lambda e: e.name)
+                    if not (i.is_file(follow_symlinks=False) and _IMAGE_NAME.fullmatch(i.name))]
+        elif e.name not in listed or not e.is_file(follow_symlinks=False): out.append(e.name)
+    return out
+
+def _complete(dest:Path, m:dict|None, args:dict) -> bool:
+    "Whether `dest`, with manifest `m`, holds the complete dataset for `args`."
+    return (m is not None and m['args'] == args and all((dest/f).is_file() for f in m['files'])
+            and sum(1 for _ in (dest/'images').glob('*.jpg')) == args['n'])
+
+def _on_terminal() -> bool:
+    "Whether a progress bar has a terminal to go to (fastprogress draws on standard output), not a log or a pipe."
+    try: return sys.stdout.isatty()
+    except (AttributeError, ValueError): return False   # replaced by an object without isatty, or closed
+
+def _move_into_place(tmp:Path, dest:Path, args:dict, replace:bool):
+    "Rename the finished `tmp` to `dest`; `replace`: the generator's old dataset there is moved aside first, then deleted."
+    if replace:
+        m = _read_manifest(dest)   # looked at again just before: still the generator's, nothing added meanwhile
+        if m is None or _foreign_entries(dest, m):
+            raise OutputError(f"{dest} changed while the dataset was generated: it is left as it is; run again.")
+        old = dest.parent/f".{dest.name}.old-{os.getpid()}"
+        os.rename(dest, old)
+        try: os.rename(tmp, dest)
+        except OSError: os.rename(old, dest); raise
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    try: os.rename(tmp, dest)                      # atomic; onto an empty or missing `dest`
+    except OSError:                                # someone else's complete copy is fine; anything else is not
+        if not (dest.is_dir() and _complete(dest, _read_manifest(dest), args)):
+            raise OutputError(f"{dest} was filled by another program while the dataset was generated: it is left as it is; "
+                              "choose another (new or empty) folder.") from None
+
+def make_aadb_like(
+    dest, # folder to write: new, empty, or holding a dataset this generator wrote
+    preset:str='small', # 'tiny' (64 images), 'small' (2,000) or 'full' (9,958, AADB's size)
+    n:int|None=None, # number of images, instead of the preset's
+    seed:int=0, # everything generated follows from it
+    leak:bool=False, # also list 12.7% of the test images as validation images, as AADB's release does
+    workers:int|None=None, # rendering processes (default: up to 2)
+    quality:int=92, # JPEG quality
+    overwrite:bool=False, # replace a different dataset of this generator found at `dest` (never anything else)
+    progress:bool|None=None, # show a progress bar (None: only when standard output is a terminal, so logs get none)
+) -> Path: # `dest`
     "Write a synthetic AADB-format dataset with known ground truth to `dest`; returns `dest` (reused when already complete)."
-    import shutil
     if preset not in PRESETS: raise ValueError(f"preset must be one of {list(PRESETS)}, not {preset!r}")
     n = PRESETS[preset] if n is None else int(n)
     dest = Path(dest)
     args = dict(generator_version=GENERATOR_VERSION, n=n, seed=seed, leak=leak, quality=quality)
-    state = _complete(dest, args)
-    if state and not overwrite: return dest
-    if state is False and not overwrite:
-        raise FileExistsError(f"{dest} holds a different or incomplete synthetic dataset "
-                              f"({json.loads((dest/'manifest.json').read_text()).get('args')}); pass overwrite=True to replace it, or choose another folder.")
-    if state is None and dest.exists() and any(dest.iterdir()):
-        raise FileExistsError(f"{dest} is not empty and is not a synthetic dataset; choose an empty or new folder.")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent/f".{dest.name}.partial-{os.getpid()}"
+    m = _read_manifest(dest) if dest.is_dir() else None   # OutputError: a manifest.json this generator did not write
+    if m is not None:
+        if not overwrite:
+            if _complete(dest, m, args): return dest
+            raise FileExistsError(f"{dest} holds a different or incomplete synthetic dataset ({m['args']}); pass overwrite=True "
+                                  "(aaacov synth --overwrite) to replace it, or choose another folder.")
+        if extra := _foreign_entries(dest, m):
+            raise OutputError(f"{dest} holds a synthetic dataset and also files aaacov did not write ({', '.join(extra[:5])}"
+                              f"{', ...' if len(extra) > 5 else ''}): nothing is replaced or deleted; move them away or choose another folder.")
+    check_output_dir(dest, 'the dataset folder', is_ours=lambda d: m is not None)   # a file, others' files, read-only: refused
+    full = Path(os.path.abspath(dest))
+    full.parent.mkdir(parents=True, exist_ok=True)
+    tmp = full.parent/f".{full.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        _write_dataset(tmp, n, seed, leak, quality, workers, progress, args)
-        if overwrite and state is not None: shutil.rmtree(dest)
-        try: os.rename(tmp, dest)                      # atomic; onto an empty or missing `dest`
-        except OSError:
-            if not _complete(dest, args): raise        # someone else's complete copy is fine; anything else is not
+        with writing(full, kept=f"{dest} is unchanged"):
+            _write_dataset(tmp, n, seed, leak, quality, workers, _on_terminal() if progress is None else progress, args)
+            _move_into_place(tmp, full, args, replace=m is not None)
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
 # %% ../nbs/05_synthetic.ipynb #c027
-def data_home() -> Path:
+def data_home() -> Path: # the cache folder
     "Where generated datasets are cached: `$AAACOV_DATA`, else `~/.cache/aaacov`."
     return Path(os.environ.get('AAACOV_DATA') or Path.home()/'.cache'/'aaacov')
 
-def synthetic_dataset(preset:str='small', seed:int=0, n:int|None=None, **kwargs) -> Path:
+# %% ../nbs/05_synthetic.ipynb #s030
+def synthetic_dataset(
+    preset:str='small', # 'tiny', 'small' or 'full'
+    seed:int=0, # the dataset's seed
+    n:int|None=None, # number of images, instead of the preset's
+    **kwargs, # passed on to `make_aadb_like`
+) -> Path: # the dataset's folder under `data_home()`
     "Path of the synthetic dataset for (`preset`, `seed`), generating it on first use."
     name = f"synthetic-{preset}-seed{seed}" + (f"-n{n}" if n is not None else '')
     return make_aadb_like(data_home()/name, preset=preset, n=n, seed=seed, **kwargs)
 
-def read_ground_truth(path) -> pd.DataFrame:
+# %% ../nbs/05_synthetic.ipynb #s032
+def read_ground_truth(
+    path, # a synthetic dataset's folder
+) -> pd.DataFrame: # fname, split, the 12 latent targets, image size and subject box
     "The latent truth and subject boxes of a synthetic dataset (`ground_truth.csv`)."
     return pd.read_csv(Path(path)/'ground_truth.csv')
 
 # %% ../nbs/05_synthetic.ipynb #c035
-def noise_ceiling(labels:pd.DataFrame, truth:pd.DataFrame, split:str='test', targets=TARGETS) -> pd.Series:
+def noise_ceiling(
+    labels:pd.DataFrame, # published labels (fname, split, targets)
+    truth:pd.DataFrame, # latent truth (`read_ground_truth`), matched to `labels` by fname
+    split:str='test', # the split to score
+    targets=TARGETS, # the targets to score
+) -> pd.Series: # SRCC per target
     "Per target: SRCC between the published (rater-mean) labels and the latent truth on `split`."
     from scipy.stats import spearmanr
     lab = labels[labels.split == split].set_index('fname')
     tru = truth.set_index('fname').loc[lab.index]
     return pd.Series({t: spearmanr(lab[t], tru[t])[0] for t in targets}, name='noise_ceiling')
-
-# %% ../nbs/05_synthetic.ipynb #c038
-def image_statistics(im, size:int=120, grid:int=5) -> dict:
-    "Hand-measured statistics of a PIL image: colour, exposure, sharpness, symmetry, repetition, salient mass (gridded)."
-    im = im.convert('RGB').resize((size, size), Image.BILINEAR)
-    rgb = np.asarray(im, dtype=np.float64) / 255
-    h, s, v = (np.asarray(im.convert('HSV'), dtype=np.float64) / 255).transpose(2, 0, 1)
-    gray = rgb @ np.array([0.299, 0.587, 0.114])
-    f = {'sat_mean': s.mean(), 'sat_std': s.std(), 'sat_p90': np.percentile(s, 90), 'val_mean': v.mean(), 'val_std': v.std(),
-         'val_p5': np.percentile(v, 5), 'val_p95': np.percentile(v, 95), 'exposure_dev': abs(v.mean() - 0.5)}
-    f['val_range'] = f['val_p95'] - f['val_p5']
-    ang, w = 2 * np.pi * h, s + 1e-6
-    f['hue_concentration'] = np.hypot((w * np.cos(ang)).sum(), (w * np.sin(ang)).sum()) / w.sum()
-    hh = np.histogram(h, bins=18, range=(0, 1), weights=s)[0]; hh = hh / (hh.sum() + 1e-9)
-    f['hue_entropy'] = -(hh * np.log(hh + 1e-12)).sum()
-    gx, gy = np.zeros_like(gray), np.zeros_like(gray)
-    gx[:, 1:], gy[1:] = np.diff(gray, axis=1), np.diff(gray, axis=0)
-    mag = np.hypot(gx, gy)
-    lap = np.zeros_like(gray)
-    lap[1:-1, 1:-1] = np.abs(4 * gray[1:-1, 1:-1] - gray[:-2, 1:-1] - gray[2:, 1:-1] - gray[1:-1, :-2] - gray[1:-1, 2:])
-    b = size // 5; border = np.ones_like(lap, bool); border[b:-b, b:-b] = False
-    f.update(grad_mean=mag.mean(), edge_density=(mag > 0.08).mean(), lap_mean=lap.mean(), lap_border=lap[border].mean(),
-             lap_centre=lap[~border].mean(), lap_p99=np.percentile(lap, 99), lap_p50=np.median(lap))
-    f['lap_ratio'] = f['lap_p99'] / (f['lap_p50'] + 1e-3)
-    def coherence(gx, gy):
-        jxx, jyy, jxy = (gx ** 2).mean(), (gy ** 2).mean(), (gx * gy).mean()
-        return np.sqrt((jxx - jyy) ** 2 + 4 * jxy ** 2) / (jxx + jyy + 1e-9)
-    f['coherence'] = coherence(gx, gy)
-    flip = gray[:, ::-1]
-    f['mirror_corr'] = np.corrcoef(gray.ravel(), flip.ravel())[0, 1]
-    f['mirror_diff'] = np.abs(gray - flip).mean() / (gray.std() + 1e-6)
-    rows = gx - gx.mean(1, keepdims=True)
-    spec = np.abs(np.fft.rfft(rows, axis=1)) ** 2
-    ac = np.fft.irfft(spec, axis=1).mean(0); ac = ac / (ac[0] + 1e-9)
-    f['row_autocorr_peak'] = ac[4:size // 3].max()
-    sp = spec.mean(0); f['row_spectrum_peak'] = sp[3:].max() / (sp[3:].mean() + 1e-9)
-    med = np.median(rgb.reshape(-1, 3), 0)
-    sal = np.linalg.norm(rgb - med, axis=-1)
-    f['salient_area'], f['salient_strength'] = (sal > 0.25).mean(), np.percentile(sal, 95)
-    yy, xx = np.mgrid[0:size, 0:size] / (size - 1)
-    for name, m in [('sal', sal), ('dark', 1 - gray), ('lap', lap)]:
-        wgt = m / (m.sum() + 1e-9); cx, cy = (wgt * xx).sum(), (wgt * yy).sum()
-        f[f'{name}_centroid_dev'] = np.hypot(cx - 0.5, cy - 0.5)
-        f[f'{name}_lr'] = abs(m[:, :size // 2].sum() - m[:, size // 2:].sum()) / (m.sum() + 1e-9)
-        if name == 'sal':
-            f['sal_thirds_dist'] = min(np.hypot(cx - tx, cy - ty) for tx in (1/3, 2/3) for ty in (1/3, 2/3))
-            f['sal_spread'] = np.sqrt((wgt * ((xx - cx) ** 2 + (yy - cy) ** 2)).sum())
-    c, cells_coh, cells_lap = size // grid, [], []
-    for i in range(grid):
-        for j in range(grid):
-            sl = (slice(i * c, (i + 1) * c), slice(j * c, (j + 1) * c))
-            f[f'sal_{i}{j}'], f[f'lap_{i}{j}'], f[f'dark_{i}{j}'] = sal[sl].mean(), lap[sl].mean(), 1 - gray[sl].mean()
-            cells_coh.append(coherence(gx[sl], gy[sl])); cells_lap.append(f[f'lap_{i}{j}'])
-    f.update(coh_max=max(cells_coh), coh_mean=float(np.mean(cells_coh)), coh_at_sharpest=cells_coh[int(np.argmax(cells_lap))])
-    return f
-
-def statistics_table(paths) -> pd.DataFrame:
-    "`image_statistics` of every image file, one row each."
-    from aaacov.dataloaders import load_photo
-    return pd.DataFrame([image_statistics(load_photo(p)) for p in paths])
-
-# %% ../nbs/05_synthetic.ipynb #c039
-def learnability(features:np.ndarray, labels:pd.DataFrame, truth:pd.DataFrame|None=None, targets=TARGETS) -> pd.DataFrame:
-    "Ridge regression on `features` (rows aligned with `labels`), fitted on train, scored on test: SRCC per target."
-    from scipy.stats import spearmanr
-    from sklearn.linear_model import RidgeCV
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    X = np.asarray(features, dtype=np.float64)
-    tr, te = (labels.split == 'train').to_numpy(), (labels.split == 'test').to_numpy()
-    rows = {}
-    for t in targets:
-        model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-1, 5, 13))).fit(X[tr], labels[t].to_numpy()[tr])
-        pred = model.predict(X[te])
-        rows[t] = {'srcc_labels': spearmanr(pred, labels[t].to_numpy()[te])[0]}
-        if truth is not None: rows[t]['srcc_truth'] = spearmanr(pred, truth[t].to_numpy()[te])[0]
-    return pd.DataFrame(rows).T

@@ -8,13 +8,18 @@ in contiguous (NCHW) and channels_last memory format (model and input both conve
 FLOPs are counted with `torch.utils.flop_counter.FlopCounterMode`, whose convention is FLOPs = 2 x multiply-accumulates
 (convolutions and matmuls only; batch norm, activations, additions and pooling are not counted).
 Timings interleave: every round re-measures the matmul peak between the backbone forwards, so drift (+-25 % here) hits all alike.
-Usage: python bench/flops.py [--arch mobilenet_v2 | --all] [--size 224] [--bs 32] [--rounds 5] [--mm-sizes 2048 4096]
+Usage: python bench/flops.py [--arch mobilenet_v2 | --all] [--size 224] [--bs 32] [--rounds 5] [--mm-sizes 2048 4096] [--record]
+--record (default sizes; --arch / --all allowed) writes, for every arch run, bench_flops_<arch> (contiguous) and
+bench_flops_<arch>_channels_last (best time, fraction of the peak), and bench_flops_matmul_peak_gflops, to nbs/results.json.
 """
-import argparse, copy, os, statistics, time, warnings
+import argparse, copy, os, statistics, sys, time, warnings
+from pathlib import Path
 warnings.filterwarnings("ignore", category=FutureWarning)
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 from aaacov.learner import create_model, ARCHS
+sys.path.insert(0, str(Path(__file__).parent))
+from _record import add_record_flag, check_record_args, record_all
 
 def count_flops(body, x):
     with FlopCounterMode(display=False) as fc, torch.inference_mode(): body(x)
@@ -29,7 +34,9 @@ def main():
     ap.add_argument('--all', action='store_true', help='also mobilenet_v2 and resnet50 (whichever --arch is not)')
     ap.add_argument('--size', type=int, default=224); ap.add_argument('--bs', type=int, default=32)
     ap.add_argument('--rounds', type=int, default=5); ap.add_argument('--mm-sizes', type=int, nargs='+', default=[2048, 4096])
+    add_record_flag(ap)
     a = ap.parse_args()
+    check_record_args(ap, a, variants=('arch', 'all'))
     torch.manual_seed(0)
     archs = [a.arch] + ([x for x in ('mobilenet_v2', 'resnet50') if x != a.arch] if a.all else [])
     load0 = os.getloadavg()[0]
@@ -71,6 +78,9 @@ def main():
               f"= {g / best / peak:.3f} of peak; median {a.bs / med:6.1f} images/s, {g / med:6.1f} GFLOP/s = {g / med / peak_med:.3f} of median peak")
     for arch in archs:
         print(f"  {arch}: channels_last vs contiguous (best times): {min(fwd_t[arch, 'contiguous']) / min(fwd_t[arch, 'channels_last']):.2f}x speed")
+    rec = {'bench_flops_matmul_peak_gflops': peak}
+    for arch in archs: rec.update({f'bench_flops_{arch}': ratio[arch, 'contiguous'], f'bench_flops_{arch}_channels_last': ratio[arch, 'channels_last']})
+    record_all(a, rec, __file__)
     print(f"backbone forward ({a.arch}, contiguous best) vs float32 matmul peak: {ratio[a.arch, 'contiguous']:.3f}x")
 
 if __name__ == '__main__': main()

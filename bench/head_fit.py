@@ -2,7 +2,7 @@
 
 Goal (issue, benchmark 4): 10 epochs of frozen-feature head training on AADB-size (9,958 images) features in < 10 s.
 The real path is used: a `cov_learner` (MobileNetV2) is built on the tiny synthetic dataset, its feature cache
-`learn._feature_dls` is replaced by in-memory DataLoaders of AADB-size pooled features (built exactly as `_feature_dls`
+is replaced by in-memory DataLoaders (`fit_head(features=)`) of AADB-size pooled features (built exactly as `aaacov.features.feature_dls`
 builds them: bs 64, shuffled train, drop_last), and `fit_head(learn, epochs, lr=1e-3, show=False)` trains the head with
 fastai's `fit_one_cycle` (the project's loss, AdamW, metrics and CovStatsCallback). The features are synthetic but
 structured: non-negative (like ReLU6-pooled MobileNetV2 features) and linear in targets that carry AADB's label correlations.
@@ -11,9 +11,12 @@ to n x epochs images -- a lower bound of the image way (no decoding, augmentatio
 Head fits and body batches alternate so that machine drift (+-25 % here) hits both alike; medians are printed.
 The head fit is ~1,500 tiny steps: with 2 OpenMP threads on a machine that is busy with other work (load average above the
 core count) it can slow down many-fold, as threads wait for each other at every op; --head-threads 1 is robust to that.
-Usage: python bench/head_fit.py [--n 9958] [--valid 500] [--dim 1280] [--epochs 10] [--loss cov|mse] [--repeats 3] [--head-threads 1]
+Usage: python bench/head_fit.py [--n 9958] [--valid 500] [--dim 1280] [--epochs 10] [--loss cov|mse] [--repeats 3] [--head-threads 1] [--record]
+--record (default settings; --loss allowed) writes bench_head_fit_cov_s, bench_head_fit_mse_s (median seconds) and
+bench_head_fit_<loss>_vs_image_way (the last line's ratio) to nbs/results.json.
 """
-import argparse, os, statistics, time, warnings
+import argparse, os, statistics, sys, time, warnings
+from pathlib import Path
 warnings.filterwarnings("ignore", category=FutureWarning); warnings.filterwarnings("ignore", category=UserWarning)
 import numpy as np, torch
 from fastai.data.core import DataLoaders
@@ -23,6 +26,8 @@ from aaacov.dataloaders import aadb_dataloaders
 from aaacov.synthetic import synthetic_dataset, aadb_label_moments
 from aaacov.backbones import WeightsUnavailable
 from aaacov.learner import cov_learner, fit_head
+sys.path.insert(0, str(Path(__file__).parent))
+from _record import add_record_flag, check_record_args, record_all
 
 def aadb_like_features(n_train, n_valid, dim, m, seed=0):
     "Non-negative pooled-feature-like rows, linear (+ noise) in standardised targets with AADB's label correlations."
@@ -38,7 +43,7 @@ def aadb_like_features(n_train, n_valid, dim, m, seed=0):
     return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])
 
 def feature_dls(train, valid, bs, device):
-    "In-memory feature DataLoaders made the way `aaacov.learner._feature_dls` makes them."
+    "In-memory feature DataLoaders made the way `aaacov.features.feature_dls` makes them."
     (xt, yt), (xv, yv) = train, valid
     return DataLoaders(DataLoader(list(zip(xt, yt)), bs=bs, shuffle=True, drop_last=len(xt) > bs, device=device),
                        DataLoader(list(zip(xv, yv)), bs=bs, device=device), device=device)
@@ -53,7 +58,9 @@ def main():
     ap.add_argument('--arch', default='mobilenet_v2'); ap.add_argument('--size', type=int, default=224)
     ap.add_argument('--img-bs', type=int, default=32); ap.add_argument('--repeats', type=int, default=3)
     ap.add_argument('--head-threads', type=int, default=0, help="torch threads during the head fits (0: torch's default; the body keeps the default)")
+    add_record_flag(ap)
     a = ap.parse_args()
+    check_record_args(ap, a, variants=('loss',))
     threads = torch.get_num_threads(); head_threads = a.head_threads or threads
     torch.manual_seed(0)
     load0 = os.getloadavg()[0]
@@ -68,7 +75,7 @@ def main():
             lin = learn.model[1].linear   # --dim other than the arch's width: a head of that width, same init as create_model
             learn.model[1].linear = torch.nn.Linear(a.dim, lin.out_features)
             if loss == 'cov':
-                from aaacov.learner import init_cov_head; init_cov_head(learn.model[1].linear, learn.aaacov_config['m'], learn.aaacov_config['param'])
+                from aaacov.learner import init_cov_head; init_cov_head(learn.model[1].linear, learn.aaacov_config['m'], learn.aaacov_config['loss_params']['param'])
         m = learn.aaacov_config['m']
         learners[loss] = (learn, {k: v.clone() for k, v in learn.model[1].linear.state_dict().items()})
     n_train = a.n - a.valid
@@ -79,10 +86,10 @@ def main():
     def fit(loss):
         learn, init = learners[loss]
         learn.model[1].linear.load_state_dict(init)                       # every repeat starts from the same head
-        learn._feature_dls = feature_dls(train, valid, 64, learn.dls.device)   # injected cache: fit_head -> head_learner uses it
+        fdls = feature_dls(train, valid, 64, learn.dls.device)   # injected features: fit_head(features=) trains on them
         torch.set_num_threads(head_threads)
         t = time.perf_counter()
-        hl = fit_head(learn, a.epochs, lr=a.lr, show=False)
+        hl = fit_head(learn, a.epochs, lr=a.lr, show=False, features=fdls)
         dt = time.perf_counter() - t
         torch.set_num_threads(threads)
         assert len(hl.dls.train.dataset) == n_train and len(hl.dls.valid.dataset) == a.valid, 'fit_head did not use the injected features'
@@ -115,6 +122,8 @@ def main():
           f"(lower bound: forward only, no decoding/augmentation/backward)")
     print(f"  one-off feature caching (one body forward per image, extrapolated): {per_img * a.n:.0f} s; "
           f"head training is {image_way / med[a.loss]:,.0f} times faster than the image way ({a.loss} head)")
+    record_all(a, {'bench_head_fit_cov_s': med['cov'], 'bench_head_fit_mse_s': med['mse'],
+                   f'bench_head_fit_{a.loss}_vs_image_way': med[a.loss] / image_way}, __file__)
     print(f"frozen-feature head training vs frozen-body image training, {a.epochs} epochs of {a.n:,} images: {med[a.loss] / image_way:.3g}x")
 
 if __name__ == '__main__': main()

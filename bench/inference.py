@@ -17,7 +17,10 @@ crop / flip / colour shift with mild noise (bench/train_pipeline.py `make_photos
 Also shown: `predict_files` with num_workers=0 (decoding in the main process), to see whether a worker helps.
 Variants alternate round by round (A B C, C B A, ...) so that machine drift (+-25 % here, more when other jobs run)
 hits all alike; medians are printed.
-Usage: python bench/inference.py [--n 128] [--rounds 5] [--bs 16] [--workers N] [--model DIR] [--photo-size 1024x768]
+Usage: python bench/inference.py [--n 128] [--rounds 5] [--bs 16] [--workers N] [--model DIR] [--photo-size 1024x768] [--record]
+--record (default settings; --workers allowed, as a `_workers<N>` suffix of the keys) writes bench_inference_vs_loop,
+bench_inference_vs_model_only (the last two lines) and bench_inference_channels_last (model-only forward, contiguous time /
+channels-last time) to nbs/results.json.
 """
 import argparse, csv, os, statistics, sys, tempfile, time, warnings
 from pathlib import Path
@@ -26,10 +29,11 @@ import numpy as np, torch
 from PIL import Image
 sys.path.insert(0, str(Path(__file__).parent))
 from train_pipeline import make_photos, parse_size
+from _record import add_record_flag, check_record_args, record_all
 from aaacov.cli import Predictor, predict_files, default_model_dir
 from aaacov.dataloaders import load_photo_resized
 from aaacov.learner import load_model
-from aaacov.losses import cov_summary
+from aaacov.methods import to_label_units
 
 def per_image_loop(files, model_dir, out):
     "The naive way: one image at a time, full decode, resize, normalise, forward; decode the outputs and write a CSV."
@@ -42,9 +46,8 @@ def per_image_loop(files, model_dir, out):
             im = Image.open(p).convert('RGB').resize((w, h), Image.BILINEAR)
             x = (torch.from_numpy(np.asarray(im)).permute(2, 0, 1).float() / 255 - mean) / std
             outs.append(model(x[None])[0])
-    m, t_std = cfg['m'], np.asarray(cfg['target_std']); t_mean = np.asarray(cfg['target_mean'])
-    s = cov_summary(torch.stack(outs), m, cfg['param'], t_std)
-    mu, sig = s['mu'].numpy() * t_std + t_mean, s['sigma'].numpy()
+    d = to_label_units(torch.stack(outs), cfg, cfg['target_mean'], cfg['target_std'])   # the method's own decoding
+    mu, sig = d['mu'], d['sigma']
     with open(out, 'w', newline='') as f:
         wr = csv.writer(f)
         for p, a, b in zip(files, mu, sig): wr.writerow([str(p), 'ok'] + [f"{v:.5f}" for v in a] + [f"{v:.5f}" for v in b])
@@ -57,7 +60,9 @@ def main():
     ap.add_argument('--workers', type=int, default=None, help="predict_files num_workers (default: the project's default)")
     ap.add_argument('--model', default=None, help='model folder (default: the packaged MobileNetV2 model)')
     ap.add_argument('--photo-size', type=parse_size, default=(1024, 768), help='WxH of the test JPEGs')
+    add_record_flag(ap)
     a = ap.parse_args()
+    check_record_args(ap, a, variants=('workers',))
     load0 = os.getloadavg()[0]
     model_dir = Path(a.model) if a.model else default_model_dir()
     tmp = tempfile.TemporaryDirectory(prefix='aaacov-bench-')
@@ -118,6 +123,10 @@ def main():
     print(f"  model-only forward per image: channels_last=True {cl[True] * 1e3:.1f} ms, channels_last=False "
           f"{cl[False] * 1e3:.1f} ms -> {faster} is faster ({max(cl.values()) / min(cl.values()):.2f}x)")
     tmp.cleanup()
+    sfx = f'_workers{a.workers}' if a.workers is not None else ''
+    record_all(a, {f'bench_inference_vs_loop{sfx}': med['aaacov predict'] / med['per-image loop'],
+                   f'bench_inference_vs_model_only{sfx}': med['aaacov predict'] / med['model-only'],
+                   f'bench_inference_channels_last{sfx}': cl[False] / cl[True]}, __file__)
     print(f"folder inference images/s, aaacov predict vs model-only: {med['aaacov predict'] / med['model-only']:.2f}x")
     print(f"folder inference images/s, aaacov predict vs per-image PIL loop: {med['aaacov predict'] / med['per-image loop']:.2f}x")
 

@@ -14,13 +14,16 @@ MobileNetV2 at --size 64 built on the tiny synthetic set and written with `save_
 224 px model (the honest full-size number; ~10x slower); --model DIR any saved model folder.
 The runs are sequential (memory does not drift like time does); the CSV of each run is checked for one `ok` row per file.
 Usage: python bench/predict_memory.py [--n-small 2000] [--n-large 20000] [--model small|packaged|DIR] [--size 64]
-       [--unique 400] [--image-size 320x240] [--workers N] [--bs 16]
+       [--unique 400] [--image-size 320x240] [--workers N] [--bs 16] [--record]
+--record (default settings; --n-large and --model packaged allowed, as `_n<N>` / `_packaged` suffixes of the keys)
+writes bench_predict_memory_rss (the last line: largest process) and bench_predict_memory_pss (process tree) to nbs/results.json.
 """
 import argparse, json, os, subprocess, sys, tempfile, time, warnings
 from pathlib import Path
 warnings.filterwarnings("ignore", category=FutureWarning); warnings.filterwarnings("ignore", category=UserWarning)
 sys.path.insert(0, str(Path(__file__).parent))
 from train_pipeline import make_photos, parse_size
+from _record import add_record_flag, check_record_args, record_all
 
 WRAPPER = ("import json, resource, subprocess, sys\n"
            "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
@@ -78,7 +81,10 @@ def main():
     ap.add_argument('--image-size', type=parse_size, default=(320, 240), help='WxH of the test JPEGs')
     ap.add_argument('--workers', type=int, default=None, help="aaacov predict --workers (default: the CLI's default)")
     ap.add_argument('--bs', type=int, default=16, help="aaacov predict --bs (default 16, the CLI's default)")
+    add_record_flag(ap)
     a = ap.parse_args()
+    if a.record and a.model not in ('small', 'packaged'): ap.error('--record: only with --model small (the default) or packaged')
+    check_record_args(ap, a, variants=('n_large', 'model'))
     load0 = os.getloadavg()[0]
     tmp = tempfile.TemporaryDirectory(prefix='aaacov-bench-')
     root = Path(tmp.name)
@@ -107,6 +113,9 @@ def main():
     s, l = res[a.n_small], res[a.n_large]
     print(f"  growth: rusage peak {(l['maxrss'] - s['maxrss']) * MB:+.1f} MB, tree PSS peak {(l['pss_sum'] - s['pss_sum']) * MB:+.1f} MB")
     tmp.cleanup()
+    sfx = (f'_n{a.n_large}' if a.n_large != ap.get_default('n_large') else '') + ('_packaged' if a.model == 'packaged' else '')
+    record_all(a, {f'bench_predict_memory_rss{sfx}': l['maxrss'] / s['maxrss'],
+                   f'bench_predict_memory_pss{sfx}': l['pss_sum'] / s['pss_sum']}, __file__)
     print(f"peak memory (sampled process tree, PSS), {a.n_large:,} vs {a.n_small:,} images: {l['pss_sum'] / s['pss_sum']:.3f}x")
     print(f"peak memory, {a.n_large:,} vs {a.n_small:,} images: {l['maxrss'] / s['maxrss']:.3f}x")
 

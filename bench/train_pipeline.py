@@ -17,13 +17,19 @@ costs a few % of a CPU training step; worker processes would only compete with t
 (`aaacov train --workers` also defaults to 0).  The variants alternate epoch by epoch (A B C, C B A, ...) so that machine
 drift (+-25 % here, more when other jobs run) hits all alike; medians are printed.  --frozen trains the head (+ BN) on a frozen body instead.
 Usage: python bench/train_pipeline.py [--arch mobilenet_v2] [--size 224] [--bs 32] [--n 192] [--rounds 5] [--frozen]
-       [--workers 0] [--photo-size 1024x768]
+       [--workers 0] [--photo-size 1024x768] [--record]
+--record (default settings; --frozen allowed: its keys start bench_train_frozen_) writes bench_train_cached_vs_plain,
+bench_train_cached_vs_model_only (the last two lines), bench_train_bound_vs_plain (model-only vs plain), bench_train_epoch_s
+(model-only seconds per epoch), bench_train_decode_epoch_s (full-decode CPU seconds per epoch) and the per-image
+bench_train_decode_full_ms, bench_train_decode_draft_ms, bench_train_cache_hit_ms to nbs/results.json.
 """
 import argparse, os, statistics, sys, tempfile, time, warnings
 from pathlib import Path
 warnings.filterwarnings("ignore", category=FutureWarning); warnings.filterwarnings("ignore", category=UserWarning)
 import numpy as np, pandas as pd, torch
 from PIL import Image
+sys.path.insert(0, str(Path(__file__).parent))
+from _record import add_record_flag, check_record_args, record_all
 
 def source_photos() -> list:
     "The real photos shipped with scikit-image and scikit-learn, as uint8 RGB arrays."
@@ -62,7 +68,9 @@ def main():
     ap.add_argument('--frozen', action='store_true', help='frozen body (head + BatchNorm trained), as fit_head/fastai freeze')
     ap.add_argument('--workers', type=int, default=0, help='num_workers of the cached pipeline (default 0, see above)')
     ap.add_argument('--photo-size', type=parse_size, default=(1024, 768), help='WxH of the test JPEGs')
+    add_record_flag(ap)
     a = ap.parse_args()
+    check_record_args(ap, a, variants=('frozen',))
     load0 = os.getloadavg()[0]
     tmp = tempfile.TemporaryDirectory(prefix='aaacov-bench-')
     os.environ['AAACOV_CACHE'] = str(Path(tmp.name)/'cache')   # private cache: nothing read from or left in ~/.cache
@@ -140,6 +148,11 @@ def main():
           f"{n_ep * dec['full'] / 1e3:.1f}s CPU (full decode + resize, in its workers), the cached one {n_ep * dec['hit'] / 1e3:.2f}s")
     print(f"  upper bound of cached vs plain here (model-only vs plain): {med['model-only'] / med['plain']:.2f}x")
     tmp.cleanup()
+    v = 'bench_train_frozen' if a.frozen else 'bench_train'
+    record_all(a, {f'{v}_cached_vs_plain': med['cached'] / med['plain'], f'{v}_cached_vs_model_only': med['cached'] / med['model-only'],
+                   f'{v}_bound_vs_plain': med['model-only'] / med['plain'], f'{v}_epoch_s': n_ep / med['model-only'],
+                   f'{v}_decode_epoch_s': n_ep * dec['full'] / 1e3, f'{v}_decode_full_ms': dec['full'],
+                   f'{v}_decode_draft_ms': dec['draft'], f'{v}_cache_hit_ms': dec['hit']}, __file__)
     print(f"training images/s, cached pipeline vs model-only: {med['cached'] / med['model-only']:.2f}x")
     print(f"training images/s, cached pipeline vs plain fastai ImageDataLoaders: {med['cached'] / med['plain']:.2f}x")
 

@@ -1,3 +1,4 @@
+import threading
 import warnings
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
@@ -56,3 +57,14 @@ def _private_cache(tmp_path_factory):
     yield
     if old is None: os.environ.pop('AAACOV_CACHE', None)
     else: os.environ['AAACOV_CACHE'] = old
+
+def bounded(f, seconds=20):
+    "`f()` in a daemon thread: its result, its exception, or a failure (never a hang) if it still waits after `seconds`."
+    out = {}
+    def run():
+        try: out['result'] = f()
+        except BaseException as e: out['error'] = e
+    t = threading.Thread(target=run, daemon=True); t.start(); t.join(seconds)
+    if t.is_alive(): pytest.fail(f"still waiting after {seconds}s: the file was opened", pytrace=False)
+    if 'error' in out: raise out['error']
+    return out.get('result')

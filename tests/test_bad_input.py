@@ -9,24 +9,29 @@ and `aaacov.learner.load_model`.
 What the suite guarantees, for every case:
 
 1. An unusable image (corrupt, truncated JPEG or PNG, zero bytes, text named .jpg, a decompression-bomb size, a
-   symlink loop or dangling symlink named .jpg, no read permission, a folder) raises `ImageLoadError` from
-   `load_photo` whose message names the file; in an `aaacov predict` folder it gets exactly one row
-   `skipped: <reason>` with empty value columns, and the run goes on.
+   symlink loop or dangling symlink named .jpg, no read permission, a folder, a FIFO, socket or device — refused in
+   bounded time, never opened —, a HEIC photo without a decoder — the message says what to install) raises
+   `ImageLoadError` from `load_photo` whose message names the file; in an `aaacov predict` folder (or named
+   directly) it gets exactly one row `skipped: <reason>` with empty value columns, and the run goes on.
 2. An awkward but valid image (CMYK, 16-bit grey, 48-bit RGB, RGBA, palette with and without transparency, grey,
-   grey + alpha, 1-bit, float TIFF, EXIF-rotated, corrupt EXIF, animated GIF, WebP, 1x1, a 1 x 4000 strip, a PNG
-   named .jpg, unicode / spaces / commas / quotes in the name) loads as 8-bit RGB with the right pixel values and
+   grey + alpha, 1-bit, float TIFF, EXIF-rotated, corrupt EXIF, animated GIF, WebP, JPEG named .jfif/.jpe, AVIF where
+   Pillow decodes it, 1x1, a 1 x 4000 strip, a PNG named .jpg, unicode / spaces / commas / quotes in the name) loads as 8-bit RGB with the right pixel values and
    orientation (checked pixel by pixel, not just "no crash"), and gets exactly one `ok` row with finite values.
 3. `aaacov predict` writes one row per input file, never two, never none: bad files among good ones, a missing
    path argument, symlink loops in the folder, folders named like images, names that are not UTF-8, a resumed CSV.
 4. A bad label file (NaN, inf, out of range, not a number, decimal commas, wrong header, semicolons, UTF-16, an
-   extra field, duplicate rows, empty, header only, a missing or mismatched per-attribute file) raises
-   `AADBLabelError` (a `ValueError`) naming the file and, where there is one, the line; a labels DataFrame names the
+   extra field, duplicate rows, a column given twice, a comment line, empty, header only, a missing or mismatched
+   per-attribute file) raises `AADBLabelError` (a `ValueError`) naming the file and, where there is one, the line —
+   the file's own line, also after blank lines, a BOM, CRLF or a quoted line break; a labels DataFrame names the
    row. Labelled images that are missing are reported by name (warning + dropped, or raised on request); the
    validation/test leak is dropped from validation with a warning, in the data layer and through `aaacov train`.
 5. A bad model folder (truncated, garbage, empty or non-finite `model.safetensors`, a `config.json` from another
    arch / m, a config lacking a key, a missing folder) is refused: `load_model` raises `ModelFileError` naming the
    file or folder, and `aaacov predict` exits 2 with one line on stderr naming it, before writing any CSV.
-6. Expected failures of the command line (`predict`, `train`) exit with code 2 and one line
+6. `aaacov synth` replaces only a dataset its generator wrote (judged by the manifest's content and the folder's
+   entries): a web app's folder, a dataset holding a user's file, a file, a `manifest.json` that is not a JSON
+   object are refused with one line and left unchanged. The generator draws no progress bar into a log.
+7. Expected failures of the command line (`predict`, `train`, `synth`) exit with code 2 and one line
    `aaacov <command>: error: ...` naming the file; a traceback is always a failure. (Argument errors are argparse's:
    usage line + one error line, exit 2.)
 
@@ -44,7 +49,7 @@ from aaacov.cli import default_model_dir
 from aaacov.data import TARGETS, AADBLabelError, read_aadb_labels, match_images, validate_labels
 from aaacov.dataloaders import load_photo, ImageLoadError
 from aaacov.learner import load_model, ModelFileError, create_model
-from conftest import make_labels, write_csv_form, write_txt_form, write_images
+from conftest import make_labels, write_csv_form, write_txt_form, write_images, bounded
 
 BIN = Path(sys.executable).parent
 HEADER = ['file', 'status'] + TARGETS + [f'sigma_{t}' for t in TARGETS]
@@ -342,7 +347,7 @@ def predict_resume_csv_with_other_columns(tmp_path, request):
     out = tmp_path/'mine.csv'; out.write_text('name,rating\nholiday.jpg,5\n')
     rc, _, err = run_cli(['predict', one_photo(tmp_path/'p'), '--model', default_model_dir(), '--out', out, '--quiet'],
                          request.getfixturevalue('capsys'))
-    assert_cli_error(rc, err, 'predict', out, 'other columns')
+    assert_cli_error(rc, err, 'predict', out, 'not written by aaacov')
     assert out.read_text() == 'name,rating\nholiday.jpg,5\n', 'the foreign CSV was changed'
 
 def predict_resume_csv_truncated_last_row(tmp_path, request):
@@ -402,11 +407,19 @@ def predict_model_folder_missing(tmp_path, request):
     assert_cli_error(rc, err, 'predict', tmp_path/'no model', 'config.json')
 
 def predict_model_config_other_m(tmp_path, request):
-    d = copy_model(tmp_path/'model', lambda c: c.update(m=11, targets=c['targets'][:11]))
+    d = copy_model(tmp_path/'model', lambda c: c.update(m=11, targets=c['targets'][:11], target_mean=c['target_mean'][:11],
+                                                        target_std=c['target_std'][:11]))
     with pytest.raises(ModelFileError, match='do not fit the configured model') as e: load_model(d)
     assert str(d) in str(e.value) and 'm=11' in str(e.value)
     rc, err, _ = predict_with_model(tmp_path, d, request)
     assert_cli_error(rc, err, 'predict', d)
+
+def predict_model_config_inconsistent_fields(tmp_path, request):
+    d = copy_model(tmp_path/'model', lambda c: c.update(m=11, targets=c['targets'][:11]))   # target_mean still has 12 values
+    with pytest.raises(ModelFileError, match="field 'target_mean'") as e: load_model(d)
+    assert str(d/'config.json') in str(e.value)
+    rc, err, _ = predict_with_model(tmp_path, d, request)
+    assert_cli_error(rc, err, 'predict', d, 'target_mean')
 
 def predict_head_only_model_config_other_arch(tmp_path, request):
     "The packaged (head-only) model folder with config.json saying resnet18: its head's 1280 inputs are MobileNetV2's."
@@ -678,7 +691,360 @@ def folder_passed_as_a_file(tmp_path, request):
     with pytest.raises(ImageLoadError, match='is a folder') as e: load_photo(tmp_path/'2024 trip.jpg')
     assert str(tmp_path/'2024 trip.jpg') in str(e.value)
 
+# === issue 13, the data side: synth folders, progress bars, entries that are not regular files, label line numbers and
+# duplicated columns, other photo formats. Helpers here; the cases are the marked block at the end of CASES. ==========
+import socket, threading   # noqa: E402  (kept with the cases that use them)
+from aaacov.data import walk_images   # noqa: E402
+from aaacov.dataloaders import load_photo_resized, can_decode   # noqa: E402
+from aaacov.synthetic import make_aadb_like   # noqa: E402
+
+def _bounded(f, seconds=30): return bounded(f, seconds)   # conftest.bounded: a hang is a failure, never a stuck suite
+
+def _tree(root) -> list:
+    "Every entry under `root` (links not followed) with its bytes: equal before and after means nothing was changed."
+    root = Path(root)
+    if root.is_file(): return [('', False, root.read_bytes())]
+    return sorted((str(p.relative_to(root)), p.is_symlink(), p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+                  for p in root.rglob('*'))
+
+def _fake_heic(p): p.write_bytes(b'\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic' + bytes(64))   # HEIC's header, nothing to decode
+
+NOT_REGULAR = 'not a regular file \\(a FIFO/pipe, device or socket'
+
+@pytest.fixture(scope='module')
+def odd_inputs(tmp_path_factory):
+    """One `aaacov predict` run (real subprocess, packaged model) over a folder of other photo formats and of entries that
+    are not regular files (FIFO, socket), plus a FIFO and /dev/null named directly; a timeout instead of a hang."""
+    root = Path(tempfile.mkdtemp(prefix='aaacov-odd-'))   # short: a socket's path must fit in 108 bytes
+    photos = root/'photos'; photos.mkdir()
+    for ext in ('jfif', 'jpe', 'JFIF'): Image.new('RGB', (12, 8), (200, 30, 40)).save(photos/f'photo {ext}.{ext}', 'JPEG', quality=95)
+    if can_decode('.avif'): Image.new('RGB', (12, 8), (200, 30, 40)).save(photos/'photo.avif')
+    else: (photos/'photo.avif').write_bytes(b'\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf' + bytes(64))
+    _fake_heic(photos/'photo.heic')
+    os.mkfifo(photos/'a pipe.jpg')                         # sorted first: the photos after it must still be scored
+    sock = socket.socket(socket.AF_UNIX); sock.bind(str(photos/'b socket.png'))
+    _noise_image(seed=4).save(photos/'z good.jpg')
+    os.mkfifo(root/'named pipe.jpg')
+    named = [root/'named pipe.jpg'] + ([Path('/dev/null')] if os.path.exists('/dev/null') else [])
+    out = root/'results.csv'
+    cmd = [str(BIN/'aaacov'), 'predict', str(photos), *map(str, named), '--out', str(out), '--quiet', '--bs', '4']
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, 'MPLBACKEND': 'Agg'})
+        rc, err = r.returncode, r.stderr
+    except subprocess.TimeoutExpired: rc, err = 'timeout', 'aaacov predict still running after 300 s (it waits on a FIFO?)'
+    yield {'root': root, 'photos': photos, 'named': named, 'rc': rc, 'stderr': err,
+           'rows': {r['file']: r for r in read_rows(out)} if out.is_file() else {}}
+    sock.close(); shutil.rmtree(root, ignore_errors=True)
+
+def _odd_row(s, path):
+    assert s['rc'] == 0 and 'Traceback' not in s['stderr'], f"exit {s['rc']}: {s['stderr'][-2000:]}"
+    assert str(path) in s['rows'], f"no row for {path}: {sorted(s['rows'])}"
+    return s['rows'][str(path)]
+
+# --- item: entries that are not regular files never hang, are named, and get a `skipped` row ------------------------------
+
+def predict_fifo_socket_device_among_inputs(tmp_path, request):
+    "A FIFO and a socket in the folder, a FIFO and /dev/null named directly: one skipped row each, the photo after them scored."
+    s = request.getfixturevalue('odd_inputs')
+    for p in [s['photos']/'a pipe.jpg', *s['named']]: assert_skipped_row(_odd_row(s, p), NOT_REGULAR)
+    assert_skipped_row(_odd_row(s, s['photos']/'b socket.png'), NOT_REGULAR)
+    assert_ok_row(_odd_row(s, s['photos']/'z good.jpg'))
+    assert sorted(s['rows']) == sorted(map(str, [*s['photos'].iterdir(), *s['named']])), 'not one row per input'
+
+def load_photo_fifo_socket_device(tmp_path, request):
+    "load_photo and load_photo_resized refuse each by name, in bounded time (an os.stat look, never an open)."
+    s = request.getfixturevalue('odd_inputs')
+    for p, kind in [(s['photos']/'a pipe.jpg', 'a FIFO/pipe'), (s['photos']/'b socket.png', 'a socket'), (Path('/dev/null'), 'a device')]:
+        if not (p.exists() or p.is_socket()): continue
+        for load in (load_photo, lambda p: load_photo_resized(p, 32)):
+            with pytest.raises(ImageLoadError, match=f"{NOT_REGULAR}: this is {kind}\\); skipped") as e: _bounded(lambda: load(p))
+            assert str(p) in str(e.value)
+
+def walk_images_lists_fifo_without_opening(tmp_path, request):
+    "The folder walk lists a FIFO like any other name (so the caller records it), and returns at once."
+    d = tmp_path/'w'; d.mkdir(); os.mkfifo(d/'pipe.jpg'); _noise_image().save(d/'x.jpg')
+    assert _bounded(lambda: [p.name for p in walk_images(d)], 10) == ['pipe.jpg', 'x.jpg']
+
+# --- item: other photo file names ------------------------------------------------------------------------------------------
+
+def predict_jfif_and_jpe(tmp_path, request):
+    "JPEGs named .jfif / .jpe (any case) are found by the folder walk and scored, and load with the right pixels."
+    s = request.getfixturevalue('odd_inputs')
+    for ext in ('jfif', 'jpe', 'JFIF'):
+        p = s['photos']/f'photo {ext}.{ext}'
+        assert_ok_row(_odd_row(s, p))
+        assert _close(load_photo(p).getpixel((6, 4)), (200, 30, 40), 4)
+
+def predict_heic_without_decoder(tmp_path, request):
+    "A HEIC photo is never silently left out: read with pillow-heif, else a skipped row saying to install it."
+    s = request.getfixturevalue('odd_inputs')
+    p = s['photos']/'photo.heic'
+    if can_decode('.heic'): pytest.skip('pillow-heif is installed here (and the test file is only a header)')
+    assert_skipped_row(_odd_row(s, p), 'a HEIC/HEIF image, which the installed Pillow cannot decode; skipped. To read such photos: pip install pillow-heif')
+    with pytest.raises(ImageLoadError, match='pip install pillow-heif') as e: load_photo(p)
+    assert str(p) in str(e.value)
+
+def predict_avif(tmp_path, request):
+    "An AVIF photo: scored where Pillow has the decoder (>= 11.2 with libavif), else a skipped row naming pillow-avif-plugin."
+    s = request.getfixturevalue('odd_inputs')
+    p = s['photos']/'photo.avif'
+    if can_decode('.avif'):
+        assert_ok_row(_odd_row(s, p)); assert _close(load_photo(p).getpixel((6, 4)), (200, 30, 40), 8)
+    else: assert_skipped_row(_odd_row(s, p), 'an AVIF image, .*pip install pillow-avif-plugin')
+
+# --- item: aaacov synth replaces only a dataset its generator wrote ------------------------------------------------------
+
+def _synth(args, request): return run_cli(['synth', *args, '--quiet'], request.getfixturevalue('capsys'))
+
+def synth_overwrite_web_app_folder(tmp_path, request):
+    "A folder that merely holds a manifest.json (a web app): refused with one line naming it, nothing deleted."
+    web = tmp_path/'site'; (web/'css').mkdir(parents=True)
+    (web/'manifest.json').write_text('{"name": "My app", "start_url": "/", "display": "standalone"}')
+    (web/'index.html').write_text('<!doctype html><title>app</title>'); (web/'css'/'a.css').write_text('body{}')
+    before = _tree(web)
+    rc, _, err = _synth([web, '--overwrite', '--n', '3'], request)
+    assert_cli_error(rc, err, 'synth', web/'manifest.json', "not written by aaacov's synthetic generator")
+    assert _tree(web) == before and sorted(p.name for p in tmp_path.iterdir()) == ['site']
+
+def synth_manifest_not_a_json_object(tmp_path, request):
+    for i, text in enumerate(['["a.jpg", "b.jpg"]', '"hello"', '{"args": [', '[' * 50000 + ']' * 50000]):
+        d = tmp_path/f'd{i}'; d.mkdir(); (d/'manifest.json').write_text(text); before = _tree(d)
+        rc, _, err = _synth([d, '--overwrite', '--n', '3'], request)
+        assert_cli_error(rc, err, 'synth', d/'manifest.json', 'not a JSON object' if i < 2 else 'not readable JSON')
+        assert _tree(d) == before
+
+def synth_dest_is_a_file(tmp_path, request):
+    f = tmp_path/'notes.txt'; f.write_text('my notes\n')
+    for args in ([f], ['--out', f, '--overwrite']):
+        rc, _, err = _synth([*args, '--n', '3'], request)
+        assert_cli_error(rc, err, 'synth', f, 'is a file, not a folder')
+        assert f.read_text() == 'my notes\n' and sorted(p.name for p in tmp_path.iterdir()) == ['notes.txt']
+
+def synth_overwrite_own_dataset_with_user_files(tmp_path, request):
+    "A dataset the generator wrote, plus a file of the user's: --overwrite refuses naming the file; only its own files are replaced."
+    own = make_aadb_like(tmp_path/'own', n=3, workers=1, progress=False)
+    (own/'my notes.txt').write_text('keep'); before = _tree(own)
+    rc, _, err = _synth([own, '--overwrite', '--n', '3', '--seed', '1'], request)
+    assert_cli_error(rc, err, 'synth', own, 'my notes.txt', 'nothing is replaced or deleted')
+    assert _tree(own) == before
+    (own/'my notes.txt').unlink()
+    rc, _, err = _synth([own, '--overwrite', '--n', '3', '--seed', '1'], request)
+    assert rc == 0, err
+    assert json.loads((own/'manifest.json').read_text())['args']['seed'] == 1 and sorted(p.name for p in tmp_path.iterdir()) == ['own']
+
+def synth_no_progress_bars_in_logs(tmp_path, request):
+    "Output to a log (not a terminal): the generator draws no progress bar by default; an explicit progress=True still does."
+    def run(extra=''):
+        code = f"from aaacov.synthetic import make_aadb_like; make_aadb_like(r'{tmp_path}/d{len(extra)}', n=3, workers=1{extra})"
+        r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-2000:]
+        return r.stdout + r.stderr
+    log = run()
+    assert not re.search('[\r█]|\\|-+\\|', log), f"progress bar in a log: {log[-300:]!r}"
+    assert re.search('[\r█]', run(', progress=True')), 'progress=True drew nothing'
+
+# --- item: label errors name the file's own line; a duplicated column is refused ------------------------------------------
+
+def _label_line_check(edit, line, match='holds \'x\', which is not a number'):
+    "A case: the Train CSV's lines (no line ends) edited by `edit` -> bytes; the error must name `file, line <line>`."
+    def fn(tmp_path, request):
+        d = write_csv_form(make_labels(), tmp_path/'labels'); f = d/'imgListTrainRegression_.csv'
+        f.write_bytes(edit(f.read_text().splitlines()))
+        _raises_naming(d, f"{f}, line {line}", match=match)
+    return fn
+
+def _x(L, i):
+    "Lines `L` with the score of line index `i` made 'x'."
+    row = L[i].split(','); row[-1] = 'x'; return L[:i] + [','.join(row)] + L[i + 1:]
+
+def _duplicate_column(tmp_path, col):
+    "A second `col` column appended to the Train CSV: refused, naming the file, the header line and the column."
+    d, f = _csv_folder(tmp_path/col, lambda L: [L[0].rstrip('\n') + f',{col}\n'] + [l.rstrip('\n') + ',0.5\n' for l in L[1:]])
+    _raises_naming(d, f"{f}, line 1: column '{col}' appears 2 times in the header", match='Keep one and delete the others')
+
+def labels_duplicate_score_column(tmp_path, request): _duplicate_column(tmp_path, 'score')
+
+def labels_duplicate_column(tmp_path, request):
+    for col in ('DoF', 'ImageFile'): _duplicate_column(tmp_path, col)
+
+def labels_line_txt_unicode_separators(tmp_path, request):
+    "Per-attribute text file with a form feed, \\x85 and U+2028 in lines (str.splitlines breaks there, an editor does not)."
+    d = write_txt_form(make_labels(), tmp_path/'labels'); f = d/'imgListTrainRegression_Light.txt'
+    L = f.read_text().splitlines(True)
+    L[0] = L[0].rstrip('\n') + ' \x0c\n'; L[1] = L[1].rstrip('\n') + ' \x85 \u2028\n'; L[4] = L[4].split()[0] + ' x\n'
+    f.write_text(''.join(L), newline='')
+    _raises_naming(d, f"{f}, line 5", match="column 'Light' holds 'x'")
+
 # --- the list ---------------------------------------------------------------------------------------------------------
+
+# --- issue 13: outputs, results files, model folders, the report ---------------------------------------------------
+
+def _tiny_model(tmp_path) -> Path:
+    "An untrained ResNet-18 covariance model at 32 px (fast), saved as a model folder."
+    from aaacov.synthetic import synthetic_dataset
+    from aaacov.dataloaders import aadb_dataloaders
+    from aaacov.learner import cov_learner
+    from aaacov.modelfiles import save_model_folder
+    path = synthetic_dataset('tiny', progress=False)
+    dls = aadb_dataloaders(match_images(read_aadb_labels(path), path/'images'), size=32, bs=16, standardize=True, num_workers=0, progress=False)
+    return save_model_folder(cov_learner(dls, 'resnet18', pretrained=False), tmp_path/'tiny-model')
+
+def _predict(tmp_path, request, *args):
+    "`aaacov predict ARGS --quiet` in-process (the packaged model unless `--model` is given)."
+    model = [] if '--model' in args else ['--model', default_model_dir()]
+    return run_cli(['predict', *args, *model, '--quiet'], request.getfixturevalue('capsys'))
+
+def predict_out_is_a_users_file(tmp_path, request):
+    "`--out precious.jpg` (no final newline): refused before anything is read into or cut from it."
+    out = tmp_path/'precious.jpg'; out.write_bytes(b'\xff\xd8 a photo\nwith no final newline')
+    rc, _, err = _predict(tmp_path, request, one_photo(tmp_path/'p'), '--out', out)
+    assert_cli_error(rc, err, 'predict', out, 'not written by aaacov')
+    assert out.read_bytes() == b'\xff\xd8 a photo\nwith no final newline'
+
+def predict_out_same_as_report(tmp_path, request):
+    out = tmp_path/'same.csv'
+    rc, _, err = _predict(tmp_path, request, one_photo(tmp_path/'p'), '--out', out, '--report', tmp_path/'.'/'same.csv')
+    assert_cli_error(rc, err, 'predict', 'same file')
+    assert not out.exists(), 'the run started'
+
+def predict_report_is_a_folder(tmp_path, request):
+    (tmp_path/'rep').mkdir()
+    rc, _, err = _predict(tmp_path, request, one_photo(tmp_path/'p'), '--out', tmp_path/'r.csv', '--report', tmp_path/'rep')
+    assert_cli_error(rc, err, 'predict', tmp_path/'rep', 'is a folder')
+    assert not (tmp_path/'r.csv').exists(), 'the run started before the report path was checked'
+
+def predict_report_over_a_users_file(tmp_path, request):
+    (tmp_path/'notes.html').write_text('<p>mine</p>')
+    rc, _, err = _predict(tmp_path, request, one_photo(tmp_path/'p'), '--out', tmp_path/'r.csv', '--report', tmp_path/'notes.html')
+    assert_cli_error(rc, err, 'predict', tmp_path/'notes.html', 'not written by aaacov')
+    assert (tmp_path/'notes.html').read_text() == '<p>mine</p>' and not (tmp_path/'r.csv').exists()
+
+def predict_out_device(tmp_path, request):
+    rc, _, err = _predict(tmp_path, request, one_photo(tmp_path/'p'), '--out', '/dev/full')
+    assert_cli_error(rc, err, 'predict', '/dev/full', 'not a regular file')
+
+def predict_out_folder_missing(tmp_path, request):
+    rc, _, err = _predict(tmp_path, request, one_photo(tmp_path/'p'), '--out', tmp_path/'no such folder'/'r.csv')
+    assert_cli_error(rc, err, 'predict', 'does not exist')
+
+def predict_out_disk_full(tmp_path, request, monkeypatch=None):
+    "A disk that fills up mid-run: one line naming the CSV; the rows written before stay, and a re-run resumes."
+    import errno, aaacov.inference as inf
+    real, calls = inf._write_batch, []
+    def full(*a, **k):
+        if calls: raise OSError(errno.ENOSPC, 'No space left on device')
+        calls.append(1); return real(*a, **k)
+    folder = tmp_path/'p'; folder.mkdir()
+    for i in range(3): _noise_image(seed=i).save(folder/f'{i}.jpg')
+    mp = request.getfixturevalue('monkeypatch'); mp.setattr(inf, '_write_batch', full)
+    rc, _, err = _predict(tmp_path, request, folder, '--out', tmp_path/'r.csv', '--bs', '1')
+    assert_cli_error(rc, err, 'predict', tmp_path/'r.csv', 'disk is full')
+    assert len(read_rows(tmp_path/'r.csv')) == 1
+    mp.setattr(inf, '_write_batch', real)
+    rc, _, err = _predict(tmp_path, request, folder, '--out', tmp_path/'r.csv', '--bs', '1')
+    assert rc == 0 and len(read_rows(tmp_path/'r.csv')) == 3
+
+def predict_out_read_only_folder(tmp_path, request):
+    "A folder nobody may write in: refused before the run (checked by really trying to create a file there)."
+    import aaacov.outputs as outputs
+    mp = request.getfixturevalue('monkeypatch'); mp.setattr(outputs, 'writable_dir', lambda d: False)   # root writes anywhere
+    rc, _, err = _predict(tmp_path, request, one_photo(tmp_path/'p'), '--out', tmp_path/'r.csv')
+    assert_cli_error(rc, err, 'predict', tmp_path/'r.csv', 'cannot write in')
+    assert not (tmp_path/'r.csv').exists()
+
+def predict_resume_with_another_model(tmp_path, request):
+    "A CSV written by one model is never continued by another: the rows of two models must not mix."
+    photos = tmp_path/'p'; one_photo(photos)
+    rc, _, _ = _predict(tmp_path, request, photos, '--model', _tiny_model(tmp_path), '--out', tmp_path/'r.csv')
+    before = (tmp_path/'r.csv').read_bytes()
+    _noise_image(seed=5).save(photos/'new.jpg')
+    rc, _, err = _predict(tmp_path, request, photos, '--model', default_model_dir(), '--out', tmp_path/'r.csv')
+    assert_cli_error(rc, err, 'predict', tmp_path/'r.csv', 'another model')
+    assert (tmp_path/'r.csv').read_bytes() == before
+
+def predict_resume_cut_inside_quoted_name(tmp_path, request):
+    "A kill inside a quoted file name (a name with a newline): the resumed run rescans that file, nothing glued on."
+    from aaacov.inference import csv_key
+    photos = tmp_path/'p'; photos.mkdir()
+    names = ['a.jpg', 'two\nlines.jpg', 'z.jpg']
+    for i, n in enumerate(names): _noise_image(seed=i).save(photos/n)
+    rc, _, _ = _predict(tmp_path, request, photos, '--out', tmp_path/'r.csv')
+    whole = read_rows(tmp_path/'r.csv')
+    data = (tmp_path/'r.csv').read_bytes()
+    (tmp_path/'r.csv').write_bytes(data[:data.index(b'two\n') + 4])   # cut inside the quoted name
+    rc, _, _ = _predict(tmp_path, request, photos, '--out', tmp_path/'r.csv')
+    again = read_rows(tmp_path/'r.csv')
+    assert rc == 0 and sorted(r['file'] for r in again) == sorted(csv_key(photos/n) for n in names)
+    assert {r['file']: r['score'] for r in again} == {r['file']: r['score'] for r in whole}
+
+def predict_distinct_non_utf8_names(tmp_path, request):
+    "b'\\xff.jpg' and a file literally named '\\xff.jpg' are two files: two rows, counted as two."
+    folder = os.path.join(os.fsencode(str(tmp_path)), b'p'); os.mkdir(folder)
+    for i, n in enumerate([b'\xff.jpg', b'\\xff.jpg']): _noise_image(seed=i).save(os.fsdecode(os.path.join(folder, n)), 'JPEG')
+    rc, _, err = _predict(tmp_path, request, os.fsdecode(folder), '--out', tmp_path/'r.csv')
+    rows = read_rows(tmp_path/'r.csv')
+    assert rc == 0 and len(rows) == 2 and len({r['file'] for r in rows}) == 2 and all(r['status'] == 'ok' for r in rows)
+
+def predict_same_file_different_spellings(tmp_path, request):
+    p = one_photo(tmp_path/'a')
+    rc, _, _ = _predict(tmp_path, request, p, tmp_path/'a'/'..'/'a'/'photo.jpg', tmp_path/'a', '--out', tmp_path/'r.csv')
+    assert rc == 0 and len(read_rows(tmp_path/'r.csv')) == 1
+
+def predict_no_formula_cells(tmp_path, request):
+    "Names beginning with = + - @ never start a cell (spreadsheet formula injection): every key is an absolute path."
+    folder = tmp_path/'p'; folder.mkdir()
+    for i, n in enumerate(['=1+2.jpg', '+x.jpg', '-y.jpg', '@z.jpg']): _noise_image(seed=i).save(folder/n)
+    rc, _, _ = _predict(tmp_path, request, folder, '--out', tmp_path/'r.csv')
+    with open(tmp_path/'r.csv', newline='', encoding='utf-8') as f: cells = [c for row in csv.reader(f) for c in row[:2]]
+    assert rc == 0 and not any(c[:1] in '=+@' for c in cells) and not any(c.startswith('-') for c in cells)
+
+def _config_case(edit, field):
+    def case(tmp_path, request):
+        d = copy_model(tmp_path/'model', edit)
+        with pytest.raises(ModelFileError, match=field): load_model(d)
+        rc, err, _ = predict_with_model(tmp_path, d, request)
+        assert_cli_error(rc, err, 'predict', 'config.json', field)
+    return case
+
+def model_config_deeply_nested(tmp_path, request):
+    d = copy_model(tmp_path/'model'); (d/'config.json').write_text('[' * 200000 + ']' * 200000)
+    rc, err, _ = predict_with_model(tmp_path, d, request)
+    assert_cli_error(rc, err, 'predict', 'config.json')
+
+def _train_case(args, *names):
+    def case(tmp_path, request):
+        from aaacov.synthetic import synthetic_dataset
+        data = synthetic_dataset('tiny', progress=False)
+        rc, _, err = run_cli(['train', data, *args(tmp_path), '--size', '32', '--quiet'], request.getfixturevalue('capsys'))
+        assert_cli_error(rc, err, 'train', *names)
+    return case
+
+def train_out_users_folder(tmp_path, request):
+    from aaacov.synthetic import synthetic_dataset
+    (tmp_path/'site').mkdir(); (tmp_path/'site'/'index.html').write_text('<html>')
+    rc, _, err = run_cli(['train', synthetic_dataset('tiny', progress=False), '--out', tmp_path/'site', '--epochs', '1', '--size', '32', '--quiet'],
+                         request.getfixturevalue('capsys'))
+    assert_cli_error(rc, err, 'train', tmp_path/'site', 'did not write')
+    assert sorted(p.name for p in (tmp_path/'site').iterdir()) == ['index.html']
+
+def report_odd_names_deleted_files_non_utf8(tmp_path, request):
+    "The report reads names as written (NA, nan, 1e5, True), shows files deleted since and non-UTF-8 names, never crashes."
+    folder = os.path.join(os.fsencode(str(tmp_path)), b'p'); os.mkdir(folder)
+    names = [b'NA.jpg', b'nan.jpg', b'1e5.jpg', b'True.jpg', b'\xff.jpg', b'gone.jpg']
+    for i, n in enumerate(names): _noise_image(seed=i).save(os.fsdecode(os.path.join(folder, n)), 'JPEG')
+    rc, _, _ = _predict(tmp_path, request, os.fsdecode(folder), '--out', tmp_path/'r.csv')
+    os.unlink(os.path.join(folder, b'gone.jpg'))
+    from aaacov.report import write_report
+    txt = write_report(tmp_path/'r.csv', default_model_dir(), tmp_path/'r.html').read_text()
+    assert txt.count('<section class=card>') == 6 and 'cannot be shown' in txt and 'NA.jpg' in txt
+
+def report_few_photos(tmp_path, request):
+    "Four photos: no best/worst lists (they would repeat photos), no across-photo correlation of four points."
+    folder = tmp_path/'p'; folder.mkdir()
+    for i in range(4): _noise_image(seed=i).save(folder/f'{i}.jpg')
+    rc, _, _ = _predict(tmp_path, request, folder, '--out', tmp_path/'r.csv', '--report', tmp_path/'r.html')
+    txt = (tmp_path/'r.html').read_text()
+    assert rc == 0 and '<h3>Best</h3>' not in txt and 'correlation of the predictions (' not in txt and 'mean predicted correlation of a photo' in txt
 
 CASES = PHOTOS + [
     Check('unreadable_permissions', unreadable_permissions),
@@ -696,6 +1062,7 @@ CASES = PHOTOS + [
     Check('predict_model_weights_truncated', predict_model_weights_truncated),
     Check('predict_model_folder_missing', predict_model_folder_missing),
     Check('predict_model_config_other_m', predict_model_config_other_m),
+    Check('predict_model_config_inconsistent_fields', predict_model_config_inconsistent_fields),
     Check('predict_head_only_model_config_other_arch', predict_head_only_model_config_other_arch),
     Check('predict_model_config_lacks_normalize', predict_model_config_lacks_normalize),
     Check('predict_model_weights_not_finite', predict_model_weights_not_finite),
@@ -731,6 +1098,59 @@ CASES = PHOTOS + [
     Check('train_label_out_of_range', train_label_out_of_range),
     Check('train_non_finite_loss_batch', train_non_finite_loss_batch),
     Check('train_damaged_checkpoint', train_damaged_checkpoint),
+    # >>> issue 13, the data side (synth, progress, FIFO/device/socket, label lines, duplicated columns, photo formats) >>>
+    Check('synth_overwrite_web_app_folder', synth_overwrite_web_app_folder),
+    Check('synth_manifest_not_a_json_object', synth_manifest_not_a_json_object),
+    Check('synth_dest_is_a_file', synth_dest_is_a_file),
+    Check('synth_overwrite_own_dataset_with_user_files', synth_overwrite_own_dataset_with_user_files),
+    Check('synth_no_progress_bars_in_logs', synth_no_progress_bars_in_logs),
+    Check('predict_fifo_socket_device_among_inputs', predict_fifo_socket_device_among_inputs),
+    Check('load_photo_fifo_socket_device', load_photo_fifo_socket_device),
+    Check('walk_images_lists_fifo_without_opening', walk_images_lists_fifo_without_opening),
+    Check('labels_line_after_blank_lines', _label_line_check(lambda L: '\n'.join(_x(L[:2] + ['', ''] + L[2:], 5)).encode() + b'\n', 6)),
+    Check('labels_line_after_blank_lines_above_header', _label_line_check(lambda L: b'\n\n' + '\n'.join(_x(L, 3)).encode() + b'\n', 6)),
+    Check('labels_line_with_crlf', _label_line_check(lambda L: '\r\n'.join(_x(L, 3)).encode() + b'\r\n', 4)),
+    Check('labels_line_with_bom', _label_line_check(lambda L: '\ufeff'.encode() + '\n'.join(_x(L, 3)).encode() + b'\n', 4)),
+    Check('labels_line_after_quoted_newline', _label_line_check(
+        lambda L: '\n'.join(_x([L[0], '"my\nphoto.jpg"' + L[1][L[1].index(','):]] + L[2:], 3)).encode() + b'\n', 5)),
+    Check('labels_comment_line', _label_line_check(lambda L: '\n'.join(L[:3] + ['# checked'] + L[3:]).encode() + b'\n', 4,
+                                                   match='not a readable CSV row: 1 field')),
+    Check('labels_line_txt_unicode_separators', labels_line_txt_unicode_separators),
+    Check('labels_duplicate_score_column', labels_duplicate_score_column),
+    Check('labels_duplicate_column', labels_duplicate_column),
+    Check('predict_jfif_and_jpe', predict_jfif_and_jpe),
+    Check('predict_heic_without_decoder', predict_heic_without_decoder),
+    Check('predict_avif', predict_avif),
+    # <<< issue 13, the data side <<<
+    # >>> issue 13, outputs, results files, model folders, the report >>>
+    Check('predict_out_is_a_users_file', predict_out_is_a_users_file),
+    Check('predict_out_same_as_report', predict_out_same_as_report),
+    Check('predict_report_is_a_folder', predict_report_is_a_folder),
+    Check('predict_report_over_a_users_file', predict_report_over_a_users_file),
+    Check('predict_out_device', predict_out_device),
+    Check('predict_out_folder_missing', predict_out_folder_missing),
+    Check('predict_out_disk_full', predict_out_disk_full),
+    Check('predict_out_read_only_folder', predict_out_read_only_folder),
+    Check('predict_resume_with_another_model', predict_resume_with_another_model),
+    Check('predict_resume_cut_inside_quoted_name', predict_resume_cut_inside_quoted_name),
+    Check('predict_distinct_non_utf8_names', predict_distinct_non_utf8_names),
+    Check('predict_same_file_different_spellings', predict_same_file_different_spellings),
+    Check('predict_no_formula_cells', predict_no_formula_cells),
+    Check('model_config_zero_std', _config_case(lambda c: c.update(normalize={'mean': [0.5] * 3, 'std': [0, 0, 0]}), 'normalize')),
+    Check('model_config_nan_target_std', _config_case(lambda c: c.update(target_std=[float('nan')] * 12), 'target_std')),
+    Check('model_config_size_wrong_type', _config_case(lambda c: c.update(size='big'), 'size')),
+    Check('model_config_targets_not_a_list', _config_case(lambda c: c.update(targets='score'), 'targets')),
+    Check('model_config_deeply_nested', model_config_deeply_nested),
+    Check('train_out_is_a_file', _train_case(lambda t: (t.joinpath('f').write_text('x'), ['--out', t/'f'])[1], 'is a file')),
+    Check('train_out_users_folder', train_out_users_folder),
+    Check('train_bs_zero', _train_case(lambda t: ['--out', t/'m', '--bs', '0'], '--bs')),
+    Check('train_epochs_zero', _train_case(lambda t: ['--out', t/'m', '--epochs', '0'], '--epochs')),
+    Check('train_epochs_negative', _train_case(lambda t: ['--out', t/'m', '--epochs', '-1'], '--epochs')),
+    Check('train_lr_zero', _train_case(lambda t: ['--out', t/'m', '--lr', '0'], '--lr')),
+    Check('train_lr_negative', _train_case(lambda t: ['--out', t/'m', '--lr', '-1'], '--lr')),
+    Check('report_odd_names_deleted_files_non_utf8', report_odd_names_deleted_files_non_utf8),
+    Check('report_few_photos', report_few_photos),
+    # <<< issue 13, outputs, results files, model folders, the report <<<
 ]
 
 assert len(CASES) >= 30 and len({c.id for c in CASES}) == len(CASES) and len({c.name for c in PHOTOS}) == len(PHOTOS)

@@ -59,7 +59,7 @@ def test_predict_one_row_per_file_and_resume(trained, tmp_path):
 def test_predict_refuses_foreign_csv_and_missing_model(trained, tmp_path):
     (tmp_path/'other.csv').write_text('a,b\n1,2\n')
     r = run('predict', trained/'data'/'images', '--model', trained/'model', '--out', tmp_path/'other.csv', check=False)
-    assert r.returncode == 2 and 'exists with other columns' in r.stderr and 'Traceback' not in r.stderr
+    assert r.returncode == 2 and 'not written by aaacov' in r.stderr and 'Traceback' not in r.stderr
     shutil.copytree(trained/'model', tmp_path/'broken'); (tmp_path/'broken'/'model.safetensors').write_bytes(b'xx')
     r = run('predict', trained/'data'/'images', '--model', tmp_path/'broken', '--out', tmp_path/'y.csv', check=False)
     assert r.returncode == 2 and 'truncated or corrupt' in r.stderr and 'Traceback' not in r.stderr
@@ -97,7 +97,7 @@ def test_report_is_self_contained_and_renders(tmp_path):
 
 def _interrupt_after_epoch(monkeypatch, epoch):
     "Make the checkpoint of `epoch` the last thing a run does (as if Ctrl-C came right after it)."
-    import aaacov.learner as L
+    import aaacov.modelfiles as L   # CheckpointCallback calls modelfiles.save_checkpoint
     real = L.save_checkpoint
     def save_then_stop(learn, path, e, **info):
         out = real(learn, path, e, **info)

@@ -1,21 +1,15 @@
-"Finding images under a root, and opening every kind of image file (or failing with its name)."
-import os, warnings
+"""Finding images under a root, and opening every kind of image file (or failing with its name): the odd cases on disk,
+also entries that are not regular files (FIFO, socket, device: refused, never waited on) and other photo formats.
+The ordinary ones (sub-folders, score prefixes, missing images, 16-bit, EXIF, PILPhoto) are checked in nbs/00_data and 01_dataloaders."""
+import importlib.util, os, re, shutil, socket, tempfile, threading
 from pathlib import Path
 import numpy as np, pytest
-from PIL import Image
-from aaacov.data import match_images, index_images
-from aaacov.dataloaders import load_photo, ImageLoadError, PILPhoto
-from conftest import write_images
+from PIL import Image, features
+from aaacov.data import match_images, index_images, walk_images
+from aaacov.dataloaders import load_photo, load_photo_resized, open_image_file, can_decode, ImageCache, PILPhoto, ImageLoadError
+from conftest import write_images, bounded
 
 # --- match_images ---------------------------------------------------------------------------------------------
-
-def test_recursive_and_score_prefixed(tmp_path, labels):
-    write_images(labels.iloc[:4], tmp_path/'a'/'b')
-    for f in labels.fname.iloc[4:]: Image.new('RGB', (4, 4)).save(tmp_path/f'0.650_{f}')
-    m = match_images(labels, tmp_path)
-    assert len(m) == len(labels) and m.attrs['missing'] == []
-    assert all(Path(p).is_file() for p in m.path)
-    assert Path(m.path.iat[5]).name == f'0.650_{labels.fname.iat[5]}'
 
 def test_exact_name_wins_over_prefixed(tmp_path, labels):
     f = labels.fname.iat[0]
@@ -23,14 +17,6 @@ def test_exact_name_wins_over_prefixed(tmp_path, labels):
     with pytest.warns(UserWarning):
         m = match_images(labels.iloc[:2], tmp_path)
     assert Path(m.path.iat[0]).name == f
-
-def test_missing_images_reported_never_silent(tmp_path, labels):
-    write_images(labels.iloc[:-2], tmp_path)
-    with pytest.warns(UserWarning, match=r'2 of 12 labelled image\(s\) not found') as w:
-        m = match_images(labels, tmp_path)
-    assert labels.fname.iat[-1] in str(w[0].message)
-    assert len(m) == 10 and m.attrs['missing'] == labels.fname.iloc[-2:].tolist()
-    with pytest.raises(FileNotFoundError, match='2 of 12'): match_images(labels, tmp_path, on_missing='raise')
 
 def test_ambiguous_names_warn(tmp_path, labels):
     write_images(labels.iloc[:1], tmp_path/'x'); write_images(labels.iloc[:1], tmp_path/'y')
@@ -77,19 +63,10 @@ def test_modes_become_8bit_rgb(tmp_path):
     assert _px(out['rgba.png']) == (255, 0, 0) and _px(out['tiny.png']) == (1, 2, 3)
     assert _px(out['photo.webp'])[2] > 230
 
-def test_16bit_png_is_scaled_not_clipped(tmp_path):
-    Image.fromarray(np.full((4, 4), 32768, dtype=np.uint16)).save(tmp_path/'g16.png')
-    assert _px(load_photo(tmp_path/'g16.png')) == (128, 128, 128)
-
 def test_palette_with_transparency(tmp_path):
     p = Image.new('P', (4, 4), 0); p.putpalette([10, 20, 30] + [0] * 765); p.info['transparency'] = 0
     p.save(tmp_path/'p.png', transparency=0)
     assert _px(load_photo(tmp_path/'p.png')) == (255, 255, 255)
-
-def test_exif_rotation_applied(tmp_path):
-    im = Image.new('RGB', (30, 10), (200, 0, 0)); ex = im.getexif(); ex[0x0112] = 8
-    im.save(tmp_path/'r.jpg', exif=ex)
-    assert load_photo(tmp_path/'r.jpg').size == (10, 30)
 
 def test_animated_gif_first_frame(tmp_path):
     frames = [Image.new('RGB', (6, 6), c) for c in [(255, 0, 0), (0, 0, 255)]]
@@ -127,8 +104,77 @@ def test_unreadable_permissions(tmp_path, monkeypatch):
         monkeypatch.setattr(Image, 'open', denied)
     with pytest.raises(ImageLoadError, match='locked.jpg: permission denied'): load_photo(tmp_path/'locked.jpg')
 
-def test_pilphoto_create_from_path_and_array(tmp_path):
-    Image.new('CMYK', (5, 7)).save(tmp_path/'c.jpg')
-    im = PILPhoto.create(tmp_path/'c.jpg')
-    assert isinstance(im, PILPhoto) and im.mode == 'RGB' and im.size == (5, 7)
-    assert PILPhoto.create(np.zeros((3, 4, 3), dtype=np.uint8)).size == (4, 3)
+
+# --- entries that are not regular files: refused by name, in bounded time (issue 13) ------------------------------
+
+@pytest.fixture
+def specials():
+    "A short-named folder (a socket path must fit in 108 bytes) with a FIFO, a socket and a good photo, all named .jpg."
+    d = Path(tempfile.mkdtemp(prefix='aaacov-'))
+    Image.new('RGB', (8, 6), (10, 200, 30)).save(d/'good.jpg')
+    os.mkfifo(d/'pipe.jpg')
+    sock = socket.socket(socket.AF_UNIX); sock.bind(str(d/'socket.jpg'))
+    yield d
+    sock.close(); shutil.rmtree(d, ignore_errors=True)
+
+@pytest.mark.parametrize('loader', ['load_photo', 'load_photo_resized', 'ImageCache.load', 'ImageCache.build', 'PILPhoto.create'])
+@pytest.mark.parametrize('name,kind', [('pipe.jpg', 'a FIFO/pipe'), ('socket.jpg', 'a socket'), ('/dev/null', 'a device')])
+def test_not_a_regular_file(specials, tmp_path, loader, name, kind):
+    p = Path(name) if name.startswith('/') else specials/name
+    if not (p.exists() or p.is_socket()): pytest.skip(f'{p} does not exist here')
+    call = {'load_photo': lambda: load_photo(p), 'load_photo_resized': lambda: load_photo_resized(p, 16),
+            'ImageCache.load': lambda: ImageCache(16, tmp_path/'cache').load(p),
+            'ImageCache.build': lambda: ImageCache(16, tmp_path/'cache').build([specials/'good.jpg', p], progress=False),
+            'PILPhoto.create': lambda: PILPhoto.create(p)}[loader]
+    with pytest.raises(ImageLoadError, match=re.escape(f'not a regular file (a FIFO/pipe, device or socket: this is {kind}); skipped')) as e:
+        bounded(call)
+    assert str(p) in str(e.value)
+
+def test_fifo_swapped_in_after_the_stat_is_not_waited_on(specials, monkeypatch):
+    "The entry is a regular file when looked at, a FIFO when opened: the non-blocking open and fstat still refuse it."
+    import aaacov.dataloaders as dl
+    real_stat = os.stat
+    monkeypatch.setattr(dl.os, 'stat', lambda p, *a, **k: real_stat(specials/'good.jpg', *a, **k))   # the look sees a photo
+    with pytest.raises(ImageLoadError, match='not a regular file'): bounded(lambda: open_image_file(specials/'pipe.jpg'))
+
+def test_symlink_to_a_fifo(specials):
+    os.symlink('pipe.jpg', specials/'link.jpg')
+    with pytest.raises(ImageLoadError, match='link.jpg: not a regular file'): bounded(lambda: load_photo(specials/'link.jpg'))
+
+def test_walk_lists_a_fifo_without_opening_it(specials):
+    found = bounded(lambda: [p.name for p in walk_images(specials)])
+    assert found == ['good.jpg', 'pipe.jpg', 'socket.jpg']   # listed, so that a caller records each as skipped
+
+# --- other photo file names: .jfif/.jpe are JPEGs; HEIC/AVIF read with a decoder, else named with the fix -------------
+
+def test_jfif_and_jpe_are_found_and_read(tmp_path, labels):
+    lab = labels.iloc[:2].copy(); lab['fname'] = ['a.jfif', 'b.JPE']
+    write_images(lab, tmp_path)
+    m = match_images(lab, tmp_path)
+    assert [Path(p).name for p in m.path] == ['a.jfif', 'b.JPE']
+    assert [load_photo(p).size for p in m.path] == [(30, 40), (40, 30)]
+
+def _fake_heic(p): p.write_bytes(b'\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic' + bytes(64))
+
+@pytest.mark.parametrize('name', ['photo.heic', 'PHOTO.HEIF'])
+def test_heic_without_a_decoder_names_the_package(tmp_path, name):
+    if can_decode('.heic'): pytest.skip('pillow-heif is installed here')
+    _fake_heic(tmp_path/name)
+    assert [p.name for p in walk_images(tmp_path)] == [name]   # not silently skipped by the walk
+    with pytest.raises(ImageLoadError, match='a HEIC/HEIF image, which the installed Pillow cannot decode; skipped. '
+                                             'To read such photos: pip install pillow-heif') as e: load_photo(tmp_path/name)
+    assert str(tmp_path/name) in str(e.value)
+    with pytest.raises(ImageLoadError, match='pip install pillow-heif'): load_photo_resized(tmp_path/name, 16)
+
+def test_heic_that_is_really_a_jpeg_is_read(tmp_path):
+    Image.new('RGB', (6, 4), (200, 30, 40)).save(tmp_path/'photo.heic', 'JPEG')   # some phones' exports
+    assert load_photo(tmp_path/'photo.heic').size == (6, 4)
+
+def test_avif(tmp_path):
+    if can_decode('.avif'):
+        Image.new('RGB', (6, 4), (200, 30, 40)).save(tmp_path/'photo.avif')
+        assert np.abs(np.subtract(load_photo(tmp_path/'photo.avif').getpixel((3, 2)), (200, 30, 40))).max() <= 6
+    else:
+        (tmp_path/'photo.avif').write_bytes(b'\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf' + bytes(64))
+        with pytest.raises(ImageLoadError, match='an AVIF image, .* pip install pillow-avif-plugin'): load_photo(tmp_path/'photo.avif')
+    assert can_decode('.avif') == ('avif' in features.get_supported_modules() or importlib.util.find_spec('pillow_avif') is not None)

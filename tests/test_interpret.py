@@ -1,4 +1,5 @@
 "Attribute maps (CAM, multi-block, Grad-CAM fallback), the pointing game, correlation distance, human consistency."
+import warnings
 import numpy as np, pandas as pd, pytest, torch
 from torch import nn
 from aaacov.data import TARGETS, read_aadb_labels, match_images
@@ -50,6 +51,32 @@ def test_corr_matrix_distance():
     c = np.corrcoef(y, rowvar=False)
     assert d['mean_offdiag'] == pytest.approx(np.abs(c[~np.eye(3, dtype=bool)]).mean(), abs=0.05)
     plot_corr(y, y, targets=['a', 'b', 'c'])
+
+def test_corr_matrix_distance_leaves_out_constant_columns():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(200, 4)); y[:, 1] += y[:, 0]
+    p = y + rng.normal(size=(200, 4)); p[:, 3] = 0.0                      # an untrained zero-weight output
+    with pytest.warns(UserWarning, match=r'predictions: d$'): d = corr_matrix_distance(p, y, names=list('abcd'))
+    assert d == corr_matrix_distance(p[:, :3], y[:, :3]) and np.isfinite(list(d.values())).all()
+    with pytest.warns(UserWarning, match=r'predictions: column 3$'): corr_matrix_distance(p, y)
+    with pytest.warns(UserWarning, match=r'predictions: d$'): fig = plot_corr(p, y, targets=list('abcd'))
+    assert len(fig.axes[0].get_xticklabels()) == 3
+    with pytest.raises(ValueError, match='fewer than two non-constant columns'), pytest.warns(UserWarning, match='column 1'):
+        corr_matrix_distance(p[:, 2:], y[:, 2:])
+
+def test_human_consistency_reports_dropped_raters():
+    rng = np.random.default_rng(2)
+    rows = [{'fname': f'i{i}', 'rater': f'r{k}', 'score_rating': float(rng.integers(1, 6))} for i in range(10) for k in range(3)]
+    rows += [{'fname': 'i0', 'rater': 'few', 'score_rating': 3.0}]                          # one image: too few
+    rows += [{'fname': f'i{i}', 'rater': 'flat', 'score_rating': 3.0} for i in range(10)]    # always the same
+    with pytest.warns(UserWarning, match=r"2 of 5 raters left out: 1 \(fewer than 3 .*\), 1 \(constant ratings\)"):
+        hc = human_consistency(pd.DataFrame(rows), thresholds=(0,))
+    assert hc.attrs['dropped'] == {'fewer than 3 images shared with other raters': 1, 'constant ratings': 1,
+                                   'constant mean of the others': 0}
+    assert hc.loc['> 0 images', 'raters'] == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')                                     # nobody left out: no warning
+        assert sum(human_consistency(pd.DataFrame(rows[:30]), thresholds=(0,)).attrs['dropped'].values()) == 0
 
 def test_human_consistency_on_constructed_ratings():
     rng = np.random.default_rng(1)

@@ -1,20 +1,11 @@
-"Label files: both released forms, validation errors naming file and line, the leak, the shipped labels."
-import hashlib, re, warnings
+"""Label files on disk in odd states: errors naming file and the file's own line (blank lines, CRLF, BOM, quoted line breaks),
+duplicated columns, overlaps, several folders; the shipped files' checksums.
+What nbs/00_data.ipynb checks (both forms, validate_labels, the leak, split sizes, label statistics) is not repeated here."""
+import hashlib
 from pathlib import Path
-import numpy as np, pandas as pd, pytest
-from aaacov.data import (TARGETS, ATTRIBUTES, AADBLabelError, read_aadb_labels, validate_labels, aadb_labels,
-                         aadb_label_dir, label_stats, label_corr, split_sizes)
-from conftest import make_labels, write_csv_form, write_txt_form
-
-def test_targets_spelled_as_dataset():
-    assert ATTRIBUTES[0] == 'BalacingElements' and TARGETS[-1] == 'score' and len(TARGETS) == 12
-
-def test_both_forms_read_the_same(tmp_path, labels):
-    a = read_aadb_labels(write_csv_form(labels, tmp_path/'csv'))
-    b = read_aadb_labels(write_txt_form(labels, tmp_path/'txt'))
-    assert list(a.columns) == ['fname', 'split', *TARGETS]
-    pd.testing.assert_frame_equal(a, b)
-    pd.testing.assert_frame_equal(a, labels.reset_index(drop=True), check_dtype=False)
+import pandas as pd, pytest
+from aaacov.data import TARGETS, AADBLabelError, read_aadb_labels, aadb_label_dir
+from conftest import write_csv_form, write_txt_form
 
 def test_form_can_be_forced_and_files_found_below(tmp_path, labels):
     write_txt_form(labels, tmp_path/'release'/'imgListFiles_label')
@@ -72,6 +63,75 @@ def test_duplicate_rows_in_a_split(tmp_path, labels):
     with pytest.raises(AADBLabelError, match='appears more than once') as e: read_aadb_labels(write_csv_form(dup, tmp_path))
     assert 'line 3' in str(e.value) and 'line 8' in str(e.value)
 
+# --- the line an error names is the file's own line (issue 13: the count drifted) --------------------------------
+
+def _bad_score_at(lines, i):
+    "`lines` (no line ends) with the score of line index `i` made 'x'."
+    row = lines[i].split(','); row[-1] = 'x'; return lines[:i] + [','.join(row)] + lines[i + 1:]
+
+@pytest.mark.parametrize('name,make,want', [
+    ('plain', lambda L: '\n'.join(_bad_score_at(L, 3)) + '\n', 4),
+    ('blank lines between rows', lambda L: '\n'.join(_bad_score_at(L[:2] + ['', '', ''] + L[2:], 6)) + '\n', 7),
+    ('blank lines above the header', lambda L: '\n\n' + '\n'.join(_bad_score_at(L, 3)) + '\n', 6),
+    ('lines of spaces', lambda L: '\n'.join(_bad_score_at(L[:2] + ['   '] + L[2:], 4)) + '\n', 5),
+    ('CRLF', lambda L: '\r\n'.join(_bad_score_at(L, 3)) + '\r\n', 4),
+    ('CR (old Mac)', lambda L: '\r'.join(_bad_score_at(L, 3)) + '\r', 4),
+    ('BOM', lambda L: '\ufeff' + '\n'.join(_bad_score_at(L, 3)) + '\n', 4),
+    ('BOM + CRLF + blank', lambda L: '\ufeff' + '\r\n'.join(_bad_score_at(L[:1] + [''] + L[1:], 4)) + '\r\n', 5),
+    ('quoted name over two lines', lambda L: '\n'.join(_bad_score_at(L[:1] + ['"two\nlines.jpg"' + L[1][L[1].index(','):]] + L[2:], 3)) + '\n', 5),
+    ('form feed and U+2028 in a name', lambda L: '\n'.join(_bad_score_at(L[:1] + ['"a\x0cb\u2028c.jpg"' + L[1][L[1].index(','):]] + L[2:], 3)) + '\n', 4),
+    ('no final newline', lambda L: '\n'.join(_bad_score_at(L, len(L) - 1)), 7),
+])
+def test_csv_error_names_the_files_own_line(tmp_path, labels, name, make, want):
+    d = write_csv_form(labels, tmp_path); f = d/'imgListTrainRegression_.csv'
+    f.write_bytes(make(f.read_text().splitlines()).encode('utf-8'))
+    with pytest.raises(AADBLabelError, match=f"{f.name}, line {want}: column 'score' holds 'x'"): read_aadb_labels(d)
+
+def test_csv_comment_line_is_refused_at_its_line(tmp_path, labels):
+    d = write_csv_form(labels, tmp_path); f = d/'imgListTrainRegression_.csv'
+    L = f.read_text().splitlines(True); f.write_text(''.join(L[:3] + ['# checked by Ann\n'] + L[3:]))
+    with pytest.raises(AADBLabelError, match=f'{f.name}, line 4: not a readable CSV row: 1 field'): read_aadb_labels(d)
+
+def test_csv_good_file_with_odd_line_ends_reads_the_same(tmp_path, labels):
+    want = read_aadb_labels(write_csv_form(labels, tmp_path/'plain'))
+    d = write_csv_form(labels, tmp_path/'odd')
+    for f in d.glob('*.csv'): f.write_bytes(b'\xef\xbb\xbf\r\n' + f.read_bytes().replace(b'\n', b'\r\n\r\n'))
+    pd.testing.assert_frame_equal(read_aadb_labels(d), want)
+
+@pytest.mark.parametrize('col', ['score', 'Light', 'ImageFile'])
+def test_csv_duplicated_column_is_refused(tmp_path, labels, col):
+    d = write_csv_form(labels, tmp_path); f = d/'imgListTrainRegression_.csv'
+    L = f.read_text().splitlines()
+    f.write_text('\n'.join([L[0] + f',{col}'] + [l + ',0.5' for l in L[1:]]) + '\n')
+    with pytest.raises(AADBLabelError, match=f"{f.name}, line 1: column '{col}' appears 2 times in the header") as e: read_aadb_labels(d)
+    assert str(f) in str(e.value) and 'Keep one' in str(e.value)
+
+def test_csv_column_duplicated_only_by_spaces_is_refused(tmp_path, labels):
+    d = write_csv_form(labels, tmp_path); f = d/'imgListTrainRegression_.csv'
+    L = f.read_text().splitlines()
+    f.write_text('\n'.join([L[0] + ', score '] + [l + ',0.5' for l in L[1:]]) + '\n')
+    with pytest.raises(AADBLabelError, match="column 'score' appears 2 times"): read_aadb_labels(d)
+
+def test_csv_not_utf8(tmp_path, labels):
+    d = write_csv_form(labels.assign(fname=labels.fname.str.replace('img', 'café')), tmp_path); f = d/'imgListTrainRegression_.csv'
+    f.write_bytes(f.read_text().encode('latin-1'))
+    with pytest.raises(AADBLabelError, match='not a readable CSV \\(not UTF-8 text') as e: read_aadb_labels(d)
+    assert str(f) in str(e.value)
+
+@pytest.mark.parametrize('sep', ['\x0c', '\x0b', '\x1c', '\x1d', '\x1e', '\x85', '\u2028', '\u2029'])
+def test_txt_line_count_ignores_unicode_line_separators(tmp_path, labels, sep):
+    "str.splitlines() breaks lines at these, an editor does not: the named line must be the editor's."
+    d = write_txt_form(labels, tmp_path); f = d/'imgListTrainRegression_Light.txt'
+    L = f.read_text().splitlines(True)
+    L[0] = L[0].rstrip('\n') + f' {sep}\n'; L[3] = L[3].split()[0] + ' x\n'
+    f.write_text(''.join(L), newline='')
+    with pytest.raises(AADBLabelError, match=f"{f.name}, line 4: column 'Light' holds 'x'"): read_aadb_labels(d)
+
+def test_txt_not_utf8(tmp_path, labels):
+    d = write_txt_form(labels, tmp_path); f = d/'imgListTrainRegression_Light.txt'
+    f.write_bytes(f.read_bytes() + 'caf\xe9.jpg 0.1\n'.encode('latin-1'))
+    with pytest.raises(AADBLabelError, match=f'{f.name}: not UTF-8 text'): read_aadb_labels(d)
+
 # --- bad per-attribute text files -----------------------------------------------------------------------------
 
 def test_txt_missing_attribute_file(tmp_path, labels):
@@ -116,27 +176,11 @@ def test_txt_duplicate_and_nan_and_empty(tmp_path, labels):
 
 # --- overlaps -------------------------------------------------------------------------------------------------
 
-def test_valid_test_leak_dropped_with_warning(tmp_path, labels):
-    leaky = pd.concat([labels, labels[labels.split == 'test'].head(2).assign(split='valid')], ignore_index=True)
-    d = write_csv_form(leaky, tmp_path)
-    with pytest.warns(UserWarning, match='Dropped 2 validation image'):
-        df = read_aadb_labels(d)
-    assert (df.split == 'valid').sum() == 3 and (df.split == 'test').sum() == 3
-    with warnings.catch_warnings():
-        warnings.simplefilter('error')
-        assert (read_aadb_labels(d, keep_leak=True).split == 'valid').sum() == 5
-
 def test_train_test_overlap_warns_and_keeps(tmp_path, labels):
     both = pd.concat([labels, labels[labels.split == 'test'].head(1).assign(split='train')], ignore_index=True)
     with pytest.warns(UserWarning, match='1 image.*both train and test'):
         df = read_aadb_labels(write_csv_form(both, tmp_path))
     assert len(df) == len(both)
-
-def test_validate_labels_on_a_dataframe(labels):
-    assert validate_labels(labels) is labels
-    bad = labels.copy(); bad.loc[4, 'score'] = np.nan
-    with pytest.raises(AADBLabelError, match='labels, row 4: score'): validate_labels(bad)
-    with pytest.raises(AADBLabelError, match=r"missing column\(s\) \['Light'\]"): validate_labels(labels.drop(columns='Light'))
 
 # --- shipped labels -------------------------------------------------------------------------------------------
 
@@ -154,16 +198,3 @@ def test_shipped_labels_checksums_and_provenance():
     if shared.is_dir():  # development/CI: byte-identical to the provided copy
         for name in SHIPPED: assert (d/name).read_bytes() == (shared/name).read_bytes()
 
-def test_shipped_labels_counts_and_leak(quiet):
-    df = aadb_labels()
-    assert split_sizes(df).to_dict() == {'train': 8458, 'valid': 373, 'test': 1000}
-    assert (aadb_labels(keep_leak=True).split == 'valid').sum() == 500
-    assert not set(df[df.split == 'valid'].fname) & set(df[df.split == 'test'].fname)
-
-def test_shipped_label_statistics_match_the_dataset_readme(quiet):
-    st = label_stats(aadb_labels())
-    expected = {'Content': .68, 'Light': .57, 'ColorHarmony': .56, 'Object': .54, 'VividColor': .51, 'DoF': .44,
-                'RuleOfThirds': .36, 'BalacingElements': .33, 'MotionBlur': .22, 'Symmetry': .13, 'Repetition': .10}
-    for k, v in expected.items(): assert abs(st.loc[k, 'corr_with_score'] - v) < 0.006, k
-    c = label_corr(aadb_labels())
-    assert c.shape == (12, 12) and np.allclose(c.to_numpy(), c.to_numpy().T) and np.allclose(np.diag(c), 1)

@@ -1,12 +1,14 @@
-"The synthetic AADB-format dataset: same reader as real AADB, determinism, raters, files, caching, and the analysis path."
-import hashlib, json
+"""The synthetic dataset on disk and across processes: both label forms, byte-identical regeneration, the leak option,
+the cache's reuse and refusals (never replacing a folder the generator did not write), progress bars only on a
+terminal, the data loaders, concurrent generation, and what `import aaacov.synthetic` provides and loads.
+The functions' own checks are the notebooks' (nbs/04_scenes, 05_synthetic, 06_baselines)."""
+import hashlib, json, os, re, subprocess, sys
 from pathlib import Path
-import numpy as np, pandas as pd, pytest
-from aaacov.data import TARGETS, ATTRIBUTES, read_aadb_labels, match_images, validate_labels
+import pandas as pd, pytest
+from aaacov.data import read_aadb_labels, match_images
 from aaacov.dataloaders import aadb_dataloaders
-from aaacov.synthetic import (make_aadb_like, split_counts, read_ground_truth, render_scene, attribute_strengths,
-                              aadb_label_moments, draw_latent, noise_ceiling, statistics_table, learnability, synthetic_dataset,
-                              PRESETS)
+from aaacov.outputs import OutputError
+from aaacov.synthetic import make_aadb_like
 
 @pytest.fixture(scope='module')
 def tiny(tmp_path_factory):
@@ -19,39 +21,13 @@ def _digest(root):
     return h.hexdigest()
 
 def test_reads_like_real_aadb_in_both_forms(tiny):
-    csv, txt = read_aadb_labels(tiny, form='csv'), read_aadb_labels(tiny, form='txt')
-    pd.testing.assert_frame_equal(csv, txt)
-    assert csv.split.value_counts().to_dict() == split_counts(64) and PRESETS['tiny'] == 64
-    assert len(match_images(csv, tiny/'images')) == 64
+    pd.testing.assert_frame_equal(read_aadb_labels(tiny, form='csv'), read_aadb_labels(tiny, form='txt'))
 
 def test_deterministic_byte_identical(tiny, tmp_path):
     again = make_aadb_like(tmp_path/'again', preset='tiny', progress=False, workers=1)
     assert _digest(again) == _digest(tiny)
     other = make_aadb_like(tmp_path/'other', preset='tiny', seed=1, progress=False)
     assert _digest(other) != _digest(tiny)
-
-def test_labels_are_rater_means_on_aadb_grid(tiny):
-    lab = read_aadb_labels(tiny).set_index('fname')
-    votes = pd.read_csv(tiny/'ratings.csv')
-    assert votes.groupby('fname').rater.nunique().eq(5).all()
-    assert set(np.unique(votes[ATTRIBUTES].to_numpy())) <= {-1, 0, 1}
-    assert (votes[['Repetition', 'Symmetry']] >= 0).all().all()
-    assert votes.score_rating.between(1, 5).all()
-    g = votes.groupby('fname')
-    assert np.allclose(g[ATTRIBUTES].mean().loc[lab.index], lab[ATTRIBUTES])
-    assert np.allclose(((g.score_rating.mean() - 1) / 4).loc[lab.index], lab.score)
-    raters = pd.read_csv(tiny/'raters.csv')
-    assert set(votes.rater) <= set(raters.rater) and {'attr_bias', 'attr_noise', 'score_bias', 'score_noise'} <= set(raters.columns)
-
-def test_ground_truth_boxes_and_histograms(tiny):
-    gt = read_ground_truth(tiny)
-    assert list(gt.columns[:14]) == ['fname', 'split', *TARGETS]
-    validate_labels(gt)
-    assert (gt.box_x0 >= 0).all() and (gt.box_x1 <= gt.width).all() and (gt.box_y1 <= gt.height).all()
-    assert (gt.box_x1 > gt.box_x0).all() and (gt.box_y1 > gt.box_y0).all()
-    assert (gt.height > gt.width).any() and (gt.width > gt.height).any()   # portrait and landscape
-    hist = pd.read_csv(tiny/'histograms.csv')
-    assert hist.shape == (64, 11) and hist.iloc[:, 1:].sum(axis=1).between(50, 150).all()
 
 def test_leak_option(tmp_path):
     d = make_aadb_like(tmp_path/'leaky', n=200, leak=True, progress=False)
@@ -65,49 +41,59 @@ def test_cache_reuse_and_refusals(tiny, tmp_path):
     assert (tiny/'manifest.json').stat().st_mtime_ns == before
     with pytest.raises(FileExistsError, match='different or incomplete'): make_aadb_like(tiny, preset='tiny', seed=3, progress=False)
     (tmp_path/'mine').mkdir(); (tmp_path/'mine'/'holiday.jpg').write_bytes(b'x')
-    with pytest.raises(FileExistsError, match='not empty'): make_aadb_like(tmp_path/'mine', preset='tiny', progress=False)
-    with pytest.raises(FileExistsError, match="not empty"): make_aadb_like(tmp_path/"mine", preset="tiny", progress=False, overwrite=True)
-    assert (tmp_path/"mine"/"holiday.jpg").exists()   # never deletes a folder that is not a synthetic dataset
-    with pytest.raises(ValueError, match='preset must be one of'): make_aadb_like(tmp_path/'x', preset='huge')
-    with pytest.raises(ValueError, match='at least 3 images'): split_counts(2)
+    with pytest.raises(OutputError, match='holds files aaacov did not write'): make_aadb_like(tmp_path/'mine', preset='tiny', progress=False)
+    with pytest.raises(OutputError, match='holds files aaacov did not write'):
+        make_aadb_like(tmp_path/'mine', preset='tiny', progress=False, overwrite=True)
+    assert (tmp_path/'mine'/'holiday.jpg').exists()   # never deletes a folder that is not a synthetic dataset
 
-def test_synthetic_dataset_uses_the_cache_folder(monkeypatch, tmp_path):
-    monkeypatch.setenv('AAACOV_DATA', str(tmp_path))
-    p = synthetic_dataset('tiny', n=12, progress=False)
-    assert p.parent == tmp_path and len(list((p/'images').glob('*.jpg'))) == 12
+# --- what --overwrite may replace (issue 13): only a dataset this generator wrote, judged by its content ----------
 
-def test_latent_matches_real_moments():
-    mean, cov = aadb_label_moments()
-    z = draw_latent(20000, np.random.default_rng(0), mean, cov)
-    assert np.abs(z.mean(0) - mean).max() < 0.03
-    c = np.corrcoef(z, rowvar=False)
-    d = np.sqrt(np.diag(cov)); real_corr = cov / np.outer(d, d)
-    assert np.abs(c - real_corr).max() < 0.08
+def _tree(root):
+    "Every entry under `root` (links not followed) with its bytes: to show that nothing changed."
+    return sorted((str(p.relative_to(root)), p.is_symlink(), p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+                  for p in Path(root).rglob('*'))
 
-def test_one_attribute_changes_one_property():
-    mean, cov = aadb_label_moments(); std = np.sqrt(np.diag(cov))
-    base = dict(zip(TARGETS, attribute_strengths(mean, mean, std)))
-    a, _ = render_scene(base, 5)
-    b, _ = render_scene(base, 5)
-    assert np.array_equal(np.asarray(a), np.asarray(b))
-    vivid, _ = render_scene({**base, 'VividColor': 1.0}, 5)
-    dull, _ = render_scene({**base, 'VividColor': 0.0}, 5)
-    sat = lambda im: np.asarray(im.convert('HSV'))[..., 1].mean()
-    assert sat(vivid) > sat(a) > sat(dull)
-    big_box = render_scene({**base, 'Object': 1.0}, 5)[1]; small_box = render_scene({**base, 'Object': 0.0}, 5)[1]
-    area = lambda b: (b[2] - b[0]) * (b[3] - b[1])
-    assert area(big_box) > 4 * area(small_box)
+@pytest.mark.parametrize('manifest,why', [
+    ('{"short_name": "app", "start_url": "/"}', "without the generator's keys"),   # a web app's manifest
+    ('{"args": {}, "files": [], "images": 3, "splits": {}}', "without the generator's keys"),   # the keys, but not the args
+    ('[1, 2, 3]', 'not a JSON object'), ('"text"', 'not a JSON object'), ('{"args": ', 'not readable JSON'),
+    ('[' * 100000 + ']' * 100000, 'not readable JSON'), (b'\xff\xfe{', 'not readable JSON')])
+def test_overwrite_refuses_a_foreign_manifest(tmp_path, manifest, why):
+    d = tmp_path/'site'; (d/'images').mkdir(parents=True); (d/'index.html').write_text('<html></html>')
+    (d/'manifest.json').write_bytes(manifest if isinstance(manifest, bytes) else manifest.encode())
+    before = _tree(d)
+    with pytest.raises(OutputError, match=why) as e: make_aadb_like(d, n=3, overwrite=True, progress=False)
+    assert str(d/'manifest.json') in str(e.value) and '\n' not in str(e.value)
+    assert _tree(d) == before and sorted(p.name for p in tmp_path.iterdir()) == ['site']
 
-def test_analysis_path_runs_on_tiny(tiny):
-    """The notebook's slow cells, on the tiny preset: noise ceiling, hand statistics, learnability."""
-    lab = read_aadb_labels(tiny)
-    truth = read_ground_truth(tiny).set_index('fname').loc[lab.fname].reset_index()
-    ceil = noise_ceiling(lab, truth)
-    assert ceil.index.tolist() == TARGETS and ceil.between(-1, 1).all()
-    stats = statistics_table([tiny/'images'/f for f in lab.fname])
-    assert stats.shape[0] == 64 and np.isfinite(stats.to_numpy()).all()
-    res = learnability(stats.to_numpy(), lab, truth)
-    assert res.index.tolist() == TARGETS and set(res.columns) == {'srcc_labels', 'srcc_truth'}
+def test_overwrite_refuses_own_dataset_with_extra_entries(tmp_path):
+    own = make_aadb_like(tmp_path/'own', n=3, progress=False, workers=1)
+    for extra, make in [('notes.txt', lambda p: p.write_text('mine')), ('sub', lambda p: p.mkdir()),
+                        ('images/holiday.jpg', lambda p: p.write_bytes(b'x')), ('link', lambda p: os.symlink(tmp_path, p))]:
+        make(own/extra)
+        before = _tree(own)
+        with pytest.raises(OutputError, match=f'files aaacov did not write \\({re.escape(extra)}\\)'):
+            make_aadb_like(own, n=3, seed=1, overwrite=True, progress=False, workers=1)
+        assert _tree(own) == before
+        (own/extra).rmdir() if (own/extra).is_dir() and not (own/extra).is_symlink() else (own/extra).unlink()
+    make_aadb_like(own, n=3, seed=1, overwrite=True, progress=False, workers=1)   # only its own files: replaced
+    assert json.loads((own/'manifest.json').read_text())['args']['seed'] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['own']                     # nothing left aside
+
+def test_dest_is_a_file(tmp_path):
+    (tmp_path/'data.csv').write_text('a,b\n')
+    with pytest.raises(OutputError, match='is a file, not a folder'): make_aadb_like(tmp_path/'data.csv', n=3, progress=False)
+    assert (tmp_path/'data.csv').read_text() == 'a,b\n'
+
+@pytest.mark.parametrize('explicit', [None, True, False])
+def test_progress_only_on_a_terminal(tmp_path, explicit):
+    "Output to a pipe (a log): no progress bar by default; `progress=True` still draws one, `False` none."
+    code = (f"from aaacov.synthetic import make_aadb_like; make_aadb_like(r'{tmp_path}/d', n=3, workers=1"
+            f"{'' if explicit is None else f', progress={explicit}'})")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    drawn = '|' in r.stdout or '\r' in r.stdout or '█' in r.stdout
+    assert drawn == bool(explicit), repr(r.stdout[-300:])
 
 def test_trains_through_the_same_dataloaders(tiny):
     lab = match_images(read_aadb_labels(tiny), tiny/'images')
@@ -117,10 +103,23 @@ def test_trains_through_the_same_dataloaders(tiny):
 
 def test_concurrent_generation_of_the_same_dataset(tmp_path):
     "Parallel notebook tests and jobs may ask for one cached preset at once: all succeed, one complete copy remains."
-    import subprocess, sys
     code = f"from aaacov.synthetic import make_aadb_like; make_aadb_like(r'{tmp_path}/same', preset='tiny', progress=False, workers=1)"
     procs = [subprocess.Popen([sys.executable, '-c', code], stderr=subprocess.PIPE, text=True) for _ in range(3)]
     errs = [p.communicate()[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], errs
     assert sorted(p.name for p in tmp_path.iterdir()) == ['same']
     assert len(read_aadb_labels(tmp_path/'same')) == 64
+
+# Everything `aaacov.synthetic` exported before issue 12 split it into scenes / synthetic / baselines.
+OLD_NAMES = ['PRESETS', 'AADB_SPLIT_SIZES', 'ONLY_POSITIVE_VOTES', 'RATERS_PER_IMAGE', 'GENERATOR_VERSION', 'split_counts',
+             'aadb_label_moments', 'draw_latent', 'attribute_strengths', 'render_scene', 'sweep_gallery', 'make_raters',
+             'assign_raters', 'vote', 'rating_histograms', 'make_aadb_like', 'data_home', 'synthetic_dataset',
+             'read_ground_truth', 'noise_ceiling', 'image_statistics', 'statistics_table', 'learnability']
+
+def test_old_names_import_from_synthetic_without_sklearn():
+    "A fresh interpreter: every old name still imports from aaacov.synthetic (and is in its __all__); scikit-learn is not loaded."
+    code = (f"import sys; from aaacov.synthetic import {', '.join(OLD_NAMES)}; import aaacov.synthetic as s; "
+            f"missing = sorted(set({OLD_NAMES!r}) - set(s.__all__)); assert not missing, missing; "
+            "loaded = [m for m in sys.modules if m.split('.')[0] == 'sklearn']; assert not loaded, loaded")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr

@@ -3,11 +3,14 @@
 Runs each notebook in a fresh IPython shell (execnb), with fastprogress in notebook mode so training tables render as
 HTML, then keeps only the final state of progress displays (execnb records every update of a live display).
 Cells flagged `aadb` run only when AADB_PATH is set.
+Sets AAACOV_RECORD=1, so that the `aaacov.results.record(...)` calls in the notebooks write the numbers they measure to
+nbs/results.json (the README's tables are filled from it); `nbdev-test` / `make test` run without it and write nothing.
 Usage: python tools/run_nbs.py [nbs/07_losses.ipynb ...]   (default: every notebook in nbs/)
 """
 import json, os, sys, time, warnings
 from pathlib import Path
 from execnb.shell import CaptureShell
+from aaacov.results import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 SETUP = '''
@@ -49,15 +52,21 @@ def _skip(cell):
         return True
     return False
 
+def _changed(before, after): return sorted(k for k in after if before.get(k) != after[k])
+
 def main(paths):
     paths = [Path(p).resolve() for p in paths] or sorted((ROOT/'nbs').glob('*.ipynb'))
+    os.environ['AAACOV_RECORD'] = '1'                  # record() writes: these runs are the ones whose outputs are saved
+    results = Path(os.environ.get('AAACOV_RESULTS') or ROOT/'nbs'/'results.json')
     for nb in paths:
+        before = load_results(results)
         os.chdir(nb.parent)
         t = time.time()
         sh = CaptureShell(path=nb.parent)
         sh.run_cell(SETUP)
         sh.execute(nb, nb, exc_stop=True, preproc=_skip)
         tidy_outputs(nb)
-        print(f'{nb.name}: executed in {time.time() - t:.1f}s', flush=True)
+        rec = _changed(before, load_results(results))
+        print(f'{nb.name}: executed in {time.time() - t:.1f}s' + (f"; recorded {', '.join(rec)}" if rec else ''), flush=True)
 
 if __name__ == '__main__': main(sys.argv[1:])
