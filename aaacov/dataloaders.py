@@ -27,7 +27,7 @@ from .data import TARGETS, match_images, validate_labels
 __all__ = ['ImageLoadError', 'to_rgb8', 'open_image_file', 'can_decode', 'load_photo', 'PILPhoto', 'default_cache_dir',
            'file_stamp', 'load_photo_resized', 'ImageCache', 'CachedPhoto', 'TensorTargets', 'DecodedTargets',
            'TargetsSetup', 'StandardizeTargets', 'target_stats', 'TargetsBlock', 'split_by_column', 'aadb_block',
-           'aadb_dataloaders', 'aadb_test_dl', 'target_norm', 'decode_targets']
+           'aadb_dataloaders', 'aadb_test_dl', 'target_norm', 'target_std', 'decode_targets']
 
 # %% ../nbs/01_dataloaders.ipynb #c007
 class ImageLoadError(Exception):
@@ -382,6 +382,14 @@ def target_norm(
 ):                     # Its `StandardizeTargets`, or None
     "The DataLoaders' `StandardizeTargets` transform (its `mean` and `std` per target), or None if targets are raw."
     return next((t for t in getattr(getattr(dls, 'after_batch', None), 'fs', ()) if isinstance(t, StandardizeTargets)), None)
+
+# %% ../nbs/01_dataloaders.ipynb #z001
+def target_std(
+    dls:DataLoaders,   # DataLoaders (anything without batch transforms gives None)
+):                     # One standard deviation per target (label units per standardised unit), or None
+    "The per-target standard deviations the DataLoaders standardise by (a numpy array), or None if targets are raw."
+    norm = target_norm(dls)
+    return None if norm is None else norm.std.numpy()
 
 # %% ../nbs/01_dataloaders.ipynb #d036
 def decode_targets(

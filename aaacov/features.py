@@ -14,11 +14,11 @@ from fastai.learner import Learner
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from fastai.vision.augment import Normalize
-from .dataloaders import target_norm, default_cache_dir, file_stamp, TensorTargets, CachedPhoto
+from .dataloaders import target_norm, target_std, default_cache_dir, file_stamp, TensorTargets, CachedPhoto
 from .metrics import target_table
 from .callbacks import NonFiniteLossCallback, NonFiniteLossError
 from .methods import get_method
-from .modelfiles import CheckpointCallback, read_checkpoint, load_checkpoint, _resize_size
+from .modelfiles import CheckpointCallback, read_checkpoint, load_checkpoint, _resize_size, _resize_tfm
 
 # %% auto #0
 __all__ = ['FEATURE_CACHE_VERSION', 'pooled_body_features', 'feature_cache_key', 'cached_body_features', 'feature_dls',
@@ -49,7 +49,7 @@ def _pixel_pipeline(dls) -> list:
     "How the DataLoaders make pixels: the image cache (size, draft mode) or a full decode, and the Resize method."
     tfms = [t for tl in dls.valid_ds.tls[:1] for t in tl.tfms.fs]
     cache = next((t.cache for t in tfms if isinstance(t, CachedPhoto)), None)
-    resize = next((t for t in dls.after_item.fs if type(t).__name__ == 'Resize'), None)
+    resize = _resize_tfm(dls)
     return [None if cache is None else [list(cache.size), cache.draft, cache.version],
             None if resize is None else [str(resize.method), str(resize.pad_mode), str(getattr(resize, 'mode', ''))]]
 
@@ -124,8 +124,7 @@ def head_learner(learn:Learner,  # a learner made by `cov_learner`/`aesthetic_le
     "A `Learner` of `learn`'s linear head on pooled body features (same loss, optimiser; the method's metrics and callbacks)."
     fdls = features if features is not None else feature_dls(learn, bs, cache_dir, progress)
     cfg = learn.aaacov_config; meth = get_method(cfg['loss'])
-    norm = target_norm(learn.dls)
-    cbs = meth.callbacks(cfg['m'], None if norm is None else norm.std.numpy(), **cfg['loss_params'])
+    cbs = meth.callbacks(cfg['m'], target_std(learn.dls), **cfg['loss_params'])
     hl = Learner(fdls, learn.model[1].linear, loss_func=learn.loss_func, opt_func=learn.opt_func, wd=learn.wd,
                  metrics=meth.metrics(cfg['targets'], cbs, **cfg['loss_params']), cbs=[NonFiniteLossCallback()] + cbs)
     hl.aaacov_config = cfg

@@ -20,7 +20,7 @@ from .data import TARGETS
 from .backbones import arch_meta
 from .models import AestheticModel, PooledHead, aesthetic_splitter
 from .metrics import target_table
-from .dataloaders import target_norm
+from .dataloaders import target_norm, target_std
 from .callbacks import NonFiniteLossCallback
 from .methods import get_method, method_model, to_label_units
 
@@ -29,10 +29,6 @@ __all__ = ['aesthetic_learner', 'add_normalize', 'cov_learner', 'synth_learner',
            'create_model']
 
 # %% ../nbs/12_learner.ipynb #2006
-def _target_std(dls):
-    norm = target_norm(dls)
-    return None if norm is None else norm.std.numpy()
-
 @delegates(Learner.__init__)
 def aesthetic_learner(dls:DataLoaders,        # DataLoaders whose targets are `dls.targets` (default: the 12 AADB targets)
                       model:nn.Module,         # an `AestheticModel` (body, pooled head) with the method's `n_out`
@@ -46,7 +42,7 @@ def aesthetic_learner(dls:DataLoaders,        # DataLoaders whose targets are `d
     "A fastai `Learner` of `model` trained with method `loss`: its loss, metrics and callbacks, AdamW β = (0.9, 0.99)."
     meth = get_method(loss); p = meth.params(**(loss_params or {}))
     targets = list(getattr(dls, 'targets', None) or TARGETS)
-    m, std = len(targets), _target_std(dls)
+    m, std = len(targets), target_std(dls)
     method_cbs = meth.callbacks(m, std, **p)
     opt = partial(Adam, mom=0.9, sqr_mom=0.99, eps=1e-8, wd=wd, decouple_wd=True)   # AdamW, beta = (0.9, 0.99)
     learn = Learner(dls, model, loss_func=meth.loss(targets, **p), opt_func=opt, splitter=aesthetic_splitter, wd=wd,

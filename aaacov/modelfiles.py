@@ -26,9 +26,14 @@ class ModelFileError(ValueError):
     "A saved model folder is missing, incomplete, tampered with or from another configuration."
 
 # %% ../nbs/13_modelfiles.ipynb #3007
+def _resize_tfm(dls):
+    "The DataLoaders' `Resize` item transform, or None (also for DataLoaders without item transforms)."
+    from fastai.vision.augment import Resize
+    return next((t for t in getattr(getattr(dls, 'after_item', None), 'fs', ()) if isinstance(t, Resize)), None)
+
 def _resize_size(dls):
     "The (h, w) the DataLoaders resize to, or None."
-    resize = next((t for t in getattr(getattr(dls, 'after_item', None), 'fs', ()) if type(t).__name__ == 'Resize'), None)
+    resize = _resize_tfm(dls)
     return None if resize is None else [int(s) for s in resize.size]
 
 def save_model_folder(learn:Learner,          # a learner made by `cov_learner`/`aesthetic_learner`
