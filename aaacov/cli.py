@@ -30,8 +30,11 @@ def _cmd_synth(a):
     from aaacov.synthetic import make_aadb_like
     dest = a.out or a.dest
     if dest is None: raise ValueError("give the folder to write: aaacov synth --out DIR")
-    make_aadb_like(dest, preset=a.preset, n=a.n, seed=a.seed, overwrite=a.overwrite, progress=False if a.quiet else None)   # bars only on a terminal
-    print(f"synthetic AADB-format dataset ({a.preset}, seed {a.seed}) in {dest}")
+    knobs = {k: not getattr(a, f"no_{k}") for k in ('halo', 'ambiguity', 'content', 'taste')}
+    make_aadb_like(dest, preset=a.preset, n=a.n, seed=a.seed, overwrite=a.overwrite, progress=False if a.quiet else None,   # bars only on a terminal
+                   missing=a.missing, **knobs)
+    off = [f"no {k}" for k, on in knobs.items() if not on] + ([f"missing {a.missing:g}"] if a.missing else [])
+    print(f"synthetic AADB-format dataset ({', '.join([a.preset, f'seed {a.seed}', *off])}) in {dest}")
     return 0
 
 def _cmd_demo(a):
@@ -84,7 +87,18 @@ def _synth_args(s):
     s.add_argument('--preset', default='small', choices=['tiny', 'small', 'full'])
     s.add_argument('--n', type=int, default=None); s.add_argument('--seed', type=int, default=0)
     s.add_argument('--overwrite', action='store_true')
+    for k, what in (('halo', 'correlated rater noise'), ('ambiguity', 'photo-dependent disagreement'),
+                    ('content', 'class-specific score weights'), ('taste', 'rater offsets and class preferences')):
+        s.add_argument(f'--no-{k}', action='store_true', help=f'switch off the {k} mechanism ({what})')
+    s.add_argument('--missing', type=_fraction, default=0.0, help='fraction of images with some attributes withheld (default 0)')
     s.set_defaults(func=_cmd_synth)
+
+def _fraction(v:str) -> float:
+    "argparse type: a number in [0, 1]."
+    try: x = float(v)
+    except ValueError: x = float('nan')
+    if not 0 <= x <= 1: raise argparse.ArgumentTypeError(f"{v!r} is not a fraction in [0, 1]")
+    return x
 
 def _demo_args(s):
     s.add_argument('--out', default='demo_out'); s.add_argument('--preset', default='small'); s.add_argument('--size', type=int, default=224)

@@ -35,8 +35,12 @@ class AADBLabelError(ValueError):
     "A label file is malformed; the message names the file and line, and what to do."
 
 # %% ../nbs/00_data.ipynb #c010
-def _to_number(raw:str, where:str, col:str) -> float:
-    "Parse one label value, or raise naming `where` (file:line) and `col`."
+def _to_number(raw:str, where:str, col:str, allow_missing:bool=False) -> float:
+    "Parse one label value, or raise naming `where` (file:line) and `col`; an empty attribute cell is NaN when `allow_missing`."
+    if isinstance(raw, str) and not raw.strip():
+        if allow_missing and col != 'score': return float('nan')
+        raise AADBLabelError(f"{where}: column '{col}' is empty" + (" (the score is never withheld). Fix or remove that row." if col == 'score' else
+                             "; if labels were withheld on purpose, read with allow_missing=True (read_aadb_labels), else fix or remove that row."))
     try: v = float(raw)
     except (TypeError, ValueError):
         raise AADBLabelError(f"{where}: column '{col}' holds {raw!r}, which is not a number. Fix or remove that row.") from None
@@ -55,7 +59,7 @@ def _csv_records(path:Path, text:str):
         except csv.Error as e: raise AADBLabelError(f"{path}, line {start}: not a readable CSV ({e}).") from None
         if rec and not (len(rec) == 1 and not rec[0].strip()): yield start, rec
 
-def _read_split_csv(path:Path, split:str) -> pd.DataFrame:
+def _read_split_csv(path:Path, split:str, allow_missing:bool=False) -> pd.DataFrame:
     "One combined CSV (`ImageFile` + TARGETS) -> rows with `fname`, `split`, TARGETS and where each came from."
     try: text = path.read_bytes().decode('utf-8-sig')   # a BOM (Excel's 'CSV UTF-8') is not part of the first name
     except UnicodeDecodeError as e:
@@ -85,7 +89,7 @@ def _read_split_csv(path:Path, split:str) -> pd.DataFrame:
     for t in TARGETS:
         raw = pd.Series([rec[col[t]] for _, rec in rows], dtype=object)
         v = pd.to_numeric(raw, errors='coerce').to_numpy(dtype=float)
-        bad = ~np.isfinite(v)
+        bad = ~np.isfinite(v) & ~(allow_missing and t != 'score' and raw.str.strip().eq('').to_numpy())
         if bad.any(): i = bad.argmax(); _to_number(raw.iat[i], where[i], t)  # raises, naming the line
         out[t] = v
     if (empty := (out.fname == '').to_numpy()).any():
@@ -112,8 +116,8 @@ def _read_value_file(path:Path) -> dict:
         out[parts[0]] = (parts[1], where)
     return out
 
-def _read_split_txt(files:dict, split:str, folder:Path, release:str) -> pd.DataFrame:
-    "Per-target text files {target: path} of one split -> the same table as `_read_split_csv`."
+def _read_split_txt(files:dict, split:str, folder:Path, release:str, allow_missing:bool=False) -> pd.DataFrame:
+    "Per-target text files {target: path} of one split -> the same table as `_read_split_csv` (`allow_missing`: an attribute file may omit images)."
     absent = [t for t in TARGETS if t not in files]
     if absent:
         raise AADBLabelError(f"{folder}: split {release} has no label file for {absent} "
@@ -122,13 +126,15 @@ def _read_split_txt(files:dict, split:str, folder:Path, release:str) -> pd.DataF
     names = list(values['score'])
     for t in TARGETS:
         extra, lacking = set(values[t]) - set(names), [f for f in names if f not in values[t]]
+        if allow_missing and t != 'score': lacking = []   # a withheld label: the image is not listed
         if lacking or extra:
             bad, other = (lacking, files['score']) if lacking else (sorted(extra), files['score'])
             verb = 'lacks' if lacking else 'has images not in'
             raise AADBLabelError(f"{files[t]} {verb} {other.name}: {len(lacking or extra)} image(s), e.g. {bad[:5]}. "
-                                 "Every attribute file of a split must list the same images.")
+                                 "Every attribute file of a split must list the same images"
+                                 + (" (read with allow_missing=True if labels were withheld on purpose)." if lacking else "."))
     rows = [{'fname': f, 'split': split,
-             **{t: _to_number(values[t][f][0], values[t][f][1], t) for t in TARGETS},
+             **{t: _to_number(values[t][f][0], values[t][f][1], t) if f in values[t] else float('nan') for t in TARGETS},
              '_where': values['score'][f][1]} for f in names]
     return pd.DataFrame(rows)
 
@@ -137,6 +143,7 @@ def validate_labels(
     df:pd.DataFrame,      # Labels: `fname`, the `targets`, optionally `split` (duplicates are looked for within it) and `_where`
     targets=TARGETS,      # The label columns to check
     source:str='labels',  # What `df` is, for the messages (e.g. the folder it was read from)
+    allow_missing:bool=False, # Accept NaN (a withheld label) in the attributes? The score must always be present.
 ) -> pd.DataFrame:        # `df` itself, unchanged
     "Raise `AADBLabelError` naming the row for NaN, out-of-range or duplicate labels; return `df` unchanged."
     missing = [c for c in ['fname', *targets] if c not in df.columns]
@@ -145,6 +152,7 @@ def validate_labels(
     for t in targets:
         v = pd.to_numeric(df[t], errors='coerce')
         bad = ~np.isfinite(v.to_numpy(dtype=float))
+        if allow_missing and t != 'score': bad &= ~(v.isna() & df[t].isna()).to_numpy()   # NaN: withheld; text or inf: still bad
         if bad.any():
             i = bad.argmax()
             raise AADBLabelError(f"{where.iat[i]}: {t} is {df[t].iat[i]!r}, not a finite number. Fix or remove that row.")
@@ -208,6 +216,7 @@ def read_aadb_labels(
     keep_leak:bool=False,     # Keep the validation images that are also in the test split?
     form:str='auto',          # 'csv', 'txt', or 'auto' (the CSVs when a folder has both forms)
     keep_source:bool=False,   # Keep a `_where` column naming the file and line of each row?
+    allow_missing:bool=False, # Accept withheld attribute labels (empty cells, unlisted images) as NaN? Otherwise they are errors.
 ) -> pd.DataFrame:            # `fname`, `split` and TARGETS, one row per image and split
     "Read an AADB label folder (combined CSVs or per-attribute text files) -> `fname`, `split`, TARGETS."
     path = Path(path)
@@ -218,9 +227,9 @@ def read_aadb_labels(
     parts = []
     for release, split in _RELEASE_SPLITS.items():
         if release not in files or (release == 'Test' and 'TestNew' in files): continue
-        parts.append(_read_split_csv(files[release], split) if use == 'csv'
-                     else _read_split_txt(files[release], split, folder, release))
-    df = validate_labels(pd.concat(parts, ignore_index=True), source=str(folder))
+        parts.append(_read_split_csv(files[release], split, allow_missing) if use == 'csv'
+                     else _read_split_txt(files[release], split, folder, release, allow_missing))
+    df = validate_labels(pd.concat(parts, ignore_index=True), source=str(folder), allow_missing=allow_missing)
     df = _check_overlaps(df, keep_leak)
     return df if keep_source else df.drop(columns='_where')
 

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from .data import ATTRIBUTES, TARGETS, aadb_labels
 
 # %% auto #0
-__all__ = ['aadb_label_moments', 'attribute_strengths', 'render_scene', 'sweep_gallery']
+__all__ = ['SCENE_KINDS', 'aadb_label_moments', 'attribute_strengths', 'render_scene', 'sweep_gallery']
 
 # %% ../nbs/04_scenes.ipynb #a006
 def aadb_label_moments() -> tuple: # (mean vector, covariance matrix), both in TARGETS order
@@ -107,6 +107,9 @@ def _directional_blur(img:np.ndarray, length:float, angle:float) -> np.ndarray:
         acc += np.roll(img, (dy, dx), axis=(0, 1))
     return acc / n
 
+# %% ../nbs/04_scenes.ipynb #k002
+SCENE_KINDS = ((0, 0), (2, 2), (1, 1), (3, 0))   # per content class: (backdrop shapes' kind, subject's kind); 0 ellipse, 1 rectangle, 2 triangle, 3 line
+
 # %% ../nbs/04_scenes.ipynb #a022
 def _sky(lay:_Layout, pal:np.ndarray, W:int, H:int) -> Image.Image:
     "A two-tone gradient split at the horizon."
@@ -116,10 +119,11 @@ def _sky(lay:_Layout, pal:np.ndarray, W:int, H:int) -> Image.Image:
     bg = np.broadcast_to(top * (1 - w) + bottom * w, (H, W, 3)).copy()
     return Image.fromarray((bg * 255).astype(np.uint8))
 
-def _draw_shapes(draw, lay:_Layout, content:float, pal:np.ndarray, W:int, H:int):
-    "Interesting content: from one to `N_SHAPES` shapes."
+def _draw_shapes(draw, lay:_Layout, content:float, pal:np.ndarray, W:int, H:int, kind_of=None):
+    "Interesting content: from one to `N_SHAPES` shapes (all of kind `kind_of` when a content class sets it)."
     n_shapes = int(round(1 + (lay.N_SHAPES - 1) * content))
     for kind, (cx, cy), (sw, sh), slot, _ in lay.shapes[:n_shapes]:
+        kind = kind if kind_of is None else kind_of
         box = [cx * W - sw * W / 2, cy * H - sh * H / 2, cx * W + sw * W / 2, cy * H + sh * H / 2]
         _draw_shape(draw, int(kind), box, _to8(pal[2 + slot % 6]))
 
@@ -147,10 +151,10 @@ def _defocus(bg:np.ndarray, radius:float) -> np.ndarray:
     im = Image.fromarray((np.clip(bg, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(radius))
     return np.asarray(im, dtype=np.float64) / 255
 
-def _backdrop(lay:_Layout, s:dict, pal:np.ndarray, W:int, H:int, scale:float) -> np.ndarray:
+def _backdrop(lay:_Layout, s:dict, pal:np.ndarray, W:int, H:int, scale:float, kind_of=None) -> np.ndarray:
     "Everything behind the subject (H x W x 3 floats): sky, shapes, motifs and texture, then mirrored and defocused."
     im = _sky(lay, pal, W, H); draw = ImageDraw.Draw(im)
-    _draw_shapes(draw, lay, s['Content'], pal, W, H)
+    _draw_shapes(draw, lay, s['Content'], pal, W, H, kind_of)
     _draw_motifs(draw, lay, s['Repetition'], pal, W, H)
     bg = np.asarray(im, dtype=np.float64) / 255
     tex = np.asarray(Image.fromarray(lay.texture.astype(np.float32)).resize((W, H), Image.BILINEAR))
@@ -167,7 +171,7 @@ def _subject_box(lay:_Layout, s:dict, W:int, H:int) -> tuple:
     cx = (bad[0] + u * (lay.thirds_point[0] - bad[0])) * W; cy = (bad[1] + u * (lay.thirds_point[1] - bad[1])) * H
     return [cx - sw / 2, cy - sh / 2, cx + sw / 2, cy + sh / 2], cx, cy, side
 
-def _subject(lay:_Layout, s:dict, bg:np.ndarray, box:list, cx:float, cy:float, scale:float) -> tuple:
+def _subject(lay:_Layout, s:dict, bg:np.ndarray, box:list, cx:float, cy:float, scale:float, kind=None) -> tuple:
     "The subject's striped colour layer and its mask (H x W x 1)."
     H, W = bg.shape[:2]
     behind = bg[int(np.clip(cy, 0, H - 1)), int(np.clip(cx, 0, W - 1))]
@@ -175,7 +179,7 @@ def _subject(lay:_Layout, s:dict, bg:np.ndarray, box:list, cx:float, cy:float, s
                       0.1 + 0.85 * s['VividColor'], 0.9)
     emph = s['Object']  # emphasis: from blending into what is behind it to its own colour, contrasted
     colour = behind * (1 - emph) * 0.7 + own * (0.3 + 0.7 * emph)
-    mask_im = Image.new('L', (W, H), 0); _draw_shape(ImageDraw.Draw(mask_im), lay.subject_kind % 3, box, 255)
+    mask_im = Image.new('L', (W, H), 0); _draw_shape(ImageDraw.Draw(mask_im), lay.subject_kind % 3 if kind is None else kind, box, 255)
     mask = np.asarray(mask_im, dtype=np.float64)[..., None] / 255
     phase = np.arange(W)[None] * math.cos(lay.stripe_angle) + np.arange(H)[:, None] * math.sin(lay.stripe_angle)
     stripes = 0.5 + 0.5 * np.sign(np.sin(phase / (3 * scale)))
@@ -201,15 +205,17 @@ def _light(img:np.ndarray, light:float, over_exposed:bool) -> np.ndarray:
 def render_scene(
     strength:dict, # {attribute: cue strength u in [0, 1]}; a missing attribute gets 0.5
     seed, # layout seed: anything `np.random.default_rng` takes, e.g. [dataset seed, image index]
+    content:int|None=None, # content class: index into `SCENE_KINDS` (None: shape kinds follow the layout seed)
 ) -> tuple: # (PIL RGB image, subject box [x0, y0, x1, y1] in pixels)
     "Draw one scene from cue strengths {attribute: u in [0,1]} and a layout `seed` -> (PIL RGB image, subject box x0,y0,x1,y1)."
     s = {a: float(strength.get(a, 0.5)) for a in ATTRIBUTES}
     lay = _Layout(seed)
+    backdrop_kind, subject_kind = (None, None) if content is None else SCENE_KINDS[content]
     W, H = lay.size(); scale = min(W, H) / 256
     pal = _palette(lay, s['ColorHarmony'], s['VividColor'])
-    bg = _backdrop(lay, s, pal, W, H, scale)
+    bg = _backdrop(lay, s, pal, W, H, scale, backdrop_kind)
     box, cx, cy, side = _subject_box(lay, s, W, H)
-    subject, mask = _subject(lay, s, bg, box, cx, cy, scale)
+    subject, mask = _subject(lay, s, bg, box, cx, cy, scale, subject_kind)
     img = _add_weight(bg, lay, s['BalacingElements'], pal, cx, cy, side)
     streak = 48.0 * s['MotionBlur'] * scale   # motion blur: the subject (and its mask) streaked along a direction
     subject_layer, mask = _directional_blur(subject * mask, streak, lay.blur_angle), _directional_blur(mask, streak, lay.blur_angle)

@@ -10,14 +10,18 @@ import json, os, re, shutil, sys
 from pathlib import Path
 import numpy as np, pandas as pd
 from .data import ATTRIBUTES, TARGETS, LABEL_RANGES
-from .scenes import aadb_label_moments, attribute_strengths, render_scene
+from .scenes import aadb_label_moments, attribute_strengths, render_scene, SCENE_KINDS
 from .outputs import OutputError, check_output_dir, writing
 
 # %% auto #0
-__all__ = ['AADB_SPLIT_SIZES', 'PRESETS', 'RATERS_PER_IMAGE', 'ONLY_POSITIVE_VOTES', 'GENERATOR_VERSION', 'split_counts',
-           'draw_latent', 'make_raters', 'assign_raters', 'vote', 'rating_histograms', 'make_aadb_like', 'data_home',
-           'synthetic_dataset', 'read_ground_truth', 'noise_ceiling', 'aadb_label_moments', 'attribute_strengths',
-           'render_scene', 'sweep_gallery', 'image_statistics', 'statistics_table', 'learnability']
+__all__ = ['AADB_SPLIT_SIZES', 'PRESETS', 'MECHANISMS', 'CONTENT_CLASSES', 'CONTENT_PROBS', 'CONTENT_FAVOURITES',
+           'AMBIGUITY_COEF', 'CONTROVERSIAL', 'RATERS_PER_IMAGE', 'ONLY_POSITIVE_VOTES', 'HALO_LOADINGS', 'HALO_ATTR',
+           'HALO_SCORE', 'GENERATOR_VERSION', 'LABEL_COV_REPLICATES', 'split_counts', 'stream', 'draw_latent',
+           'content_weights', 'draw_truth', 'photo_ambiguity', 'make_raters', 'assign_raters', 'vote',
+           'rating_histograms', 'label_cov', 'missing_mask', 'make_aadb_like', 'data_home', 'synthetic_dataset',
+           'read_ground_truth', 'read_label_cov', 'noise_ceiling', 'has_dip', 'mechanism_statistics',
+           'aadb_label_moments', 'attribute_strengths', 'render_scene', 'sweep_gallery', 'image_statistics',
+           'statistics_table', 'learnability']
 
 # %% ../nbs/05_synthetic.ipynb #s002
 from .scenes import sweep_gallery
@@ -42,6 +46,19 @@ def split_counts(
 # %% ../nbs/05_synthetic.ipynb #s006
 PRESETS = {'tiny': 64, 'small': 2000, 'full': 9958}
 
+# %% ../nbs/05_synthetic.ipynb #v2a02
+MECHANISMS = ('halo', 'ambiguity', 'content', 'taste')   # boolean knobs, all on by default; `missing` is a fraction (0 by default)
+
+# %% ../nbs/05_synthetic.ipynb #v2a03
+_STREAMS = ('split', 'latent', 'score', 'content', 'raters', 'assign', 'votes', 'halo', 'histograms', 'missing', 'label_cov')
+
+def stream(
+    seed:int, # the dataset's seed
+    part:str, # one of the simulation's parts (`_STREAMS`)
+) -> np.random.Generator: # that part's own generator
+    "The random generator of one part of the simulation for dataset `seed`: independent of every other part."
+    return np.random.default_rng([int(seed), _STREAMS.index(part)])
+
 # %% ../nbs/05_synthetic.ipynb #c009
 def draw_latent(
     n:int, # number of images
@@ -55,6 +72,70 @@ def draw_latent(
     lo = np.array([LABEL_RANGES[t][0] for t in TARGETS]); hi = np.array([LABEL_RANGES[t][1] for t in TARGETS])
     return np.clip(z, lo, hi)
 
+# %% ../nbs/05_synthetic.ipynb #v2b02
+CONTENT_CLASSES = ('portrait', 'landscape', 'architecture', 'still_life')   # index = the scene's class (`SCENE_KINDS`)
+CONTENT_PROBS = (0.3, 0.3, 0.2, 0.2)
+CONTENT_FAVOURITES = {'portrait': ('Object', 'DoF', 'Light'), 'landscape': ('ColorHarmony', 'VividColor', 'Light'),
+                      'architecture': ('Symmetry', 'Repetition', 'BalacingElements', 'RuleOfThirds'),
+                      'still_life': ('Content', 'ColorHarmony', 'VividColor')}
+
+# %% ../nbs/05_synthetic.ipynb #v2b04
+def content_weights(
+    mean:np.ndarray, # population mean of the 12 targets (`aadb_label_moments`)
+    cov:np.ndarray, # population covariance of the 12 targets
+    content:bool=True, # class-specific weights; False: every class gets the population's
+    tilt:float=0.06, # weight added to a class's favourite attributes (score units per attribute std)
+) -> tuple: # (weights: classes x 11, on attributes in std units; residual std of the score)
+    "Per content class, the score's weights on standardised attributes: the population regression tilted toward the class's favourites."
+    sd = np.sqrt(np.diag(cov))
+    base = np.linalg.solve(cov[:11, :11], cov[:11, 11]) * sd[:11]      # score | attributes, per attribute std
+    C = cov[:11, :11] / np.outer(sd[:11], sd[:11])                     # the attributes' correlation
+    explained = float(base @ C @ base)
+    W = np.tile(base, (len(CONTENT_CLASSES), 1))
+    if content:
+        for c, name in enumerate(CONTENT_CLASSES):
+            w = base + tilt * np.isin(ATTRIBUTES, CONTENT_FAVOURITES[name])
+            W[c] = w * np.sqrt(explained / (w @ C @ w))               # the same explained variance in every class
+    return W, float(np.sqrt(max(cov[11, 11] - explained, 0.0)))
+
+# %% ../nbs/05_synthetic.ipynb #v2b06
+def draw_truth(
+    n:int, # number of images
+    seed:int, # the dataset's seed (the truth uses its own streams)
+    mean=None, # population mean (TARGETS order); default: the real AADB label means
+    cov=None, # population covariance; default: the real AADB label covariance
+    content:bool=True, # class-specific attribute -> score weights (`content_weights`)
+) -> tuple: # (latent n x 12, content class index n)
+    "Latent truths and content classes: attributes ~ N(mean, cov) clipped, the score from its class's weights plus noise."
+    if mean is None or cov is None: mean, cov = aadb_label_moments()
+    cls = stream(seed, 'content').choice(len(CONTENT_CLASSES), size=n, p=CONTENT_PROBS)
+    latent = draw_latent(n, stream(seed, 'latent'), mean, cov)
+    W, resid = content_weights(mean, cov, content)
+    z = (latent[:, :11] - mean[:11]) / np.sqrt(np.diag(cov))[:11]
+    score = mean[11] + (W[cls] * z).sum(1) + resid * stream(seed, 'score').standard_normal(n)
+    latent[:, 11] = np.clip(score, *LABEL_RANGES['score'])
+    return latent, cls
+
+# %% ../nbs/05_synthetic.ipynb #v2c02
+AMBIGUITY_COEF = {'Light': -1.5, 'Content': 0.75}   # ln zeta per unit of cue strength
+CONTROVERSIAL = 1.5   # photos with zeta above this get a bimodal (two-camp) rating histogram
+
+def photo_ambiguity(
+    latent:np.ndarray, # n x 12 latent truths
+    mean:np.ndarray, # population mean (`aadb_label_moments`)
+    cov:np.ndarray, # population covariance
+    on:bool=True, # False: 1 for every photo
+) -> np.ndarray: # n disagreement scales zeta (mean of zeta^2 = 1 over the population)
+    "Per-photo disagreement scale ζ from what the picture shows (poor light, clutter); the population mean of ζ² is 1."
+    if not on: return np.ones(len(latent))
+    sd = np.sqrt(np.diag(cov))
+    u = attribute_strengths(latent, mean, sd)
+    idx = [TARGETS.index(a) for a in AMBIGUITY_COEF]
+    x = (u[:, idx] - 0.5) @ np.array(list(AMBIGUITY_COEF.values()))
+    z = np.random.default_rng(0).multivariate_normal(mean, cov, 20000, method='cholesky')   # the population, for c
+    x_pop = (attribute_strengths(z, mean, sd)[:, idx] - 0.5) @ np.array(list(AMBIGUITY_COEF.values()))
+    return np.exp(x - 0.5 * np.log(np.mean(np.exp(2 * x_pop))))
+
 # %% ../nbs/05_synthetic.ipynb #s009
 RATERS_PER_IMAGE = 5
 
@@ -65,13 +146,13 @@ ONLY_POSITIVE_VOTES = ('Repetition', 'Symmetry')  # AADB's raters never voted th
 def make_raters(
     n:int, # number of raters
     rng:np.random.Generator, # the generator to draw from
+    taste:bool=True, # personal offsets and content-class preferences; False: all zero
 ) -> pd.DataFrame: # one row per rater
-    "A pool of `n` simulated raters: id, activity weight, attribute bias/noise, score bias/noise (rating units)."
-    return pd.DataFrame({
-        'rater': [f"R{i:04d}" for i in range(n)],
-        'activity': 1.0 / (1.0 + np.arange(n)) ** 0.8,
-        'attr_bias': rng.normal(0, 0.08, n), 'attr_noise': rng.uniform(0.02, 0.12, n),
-        'score_bias': rng.normal(0, 0.25, n), 'score_noise': rng.uniform(0.3, 0.9, n)})
+    "A pool of `n` simulated raters: id, activity weight, attribute bias/noise, score bias/noise and class preferences (rating units)."
+    draws = dict(attr_bias=rng.normal(0, 0.08, n), attr_noise=rng.uniform(0.02, 0.12, n), score_bias=rng.normal(0, 0.25, n),
+                 score_noise=rng.uniform(0.3, 0.9, n), **{f"pref_{c}": rng.normal(0, 0.35, n) for c in CONTENT_CLASSES})
+    if not taste: draws = {k: (v if k.endswith('noise') else np.zeros(n)) for k, v in draws.items()}
+    return pd.DataFrame({'rater': [f"R{i:04d}" for i in range(n)], 'activity': 1.0 / (1.0 + np.arange(n)) ** 0.8, **draws})
 
 # %% ../nbs/05_synthetic.ipynb #s013
 def assign_raters(
@@ -90,86 +171,151 @@ def assign_raters(
     return out
 
 # %% ../nbs/05_synthetic.ipynb #s015
+HALO_LOADINGS = dict(zip(TARGETS, (0.7, 0.9, 0.9, 0.6, 1.0, 0.3, 0.8, 0.3, 0.6, 0.3, 0.8, 1.0)))   # lambda_j, TARGETS order
+HALO_ATTR, HALO_SCORE = 0.35, 0.6   # kappa: the halo's scale on attribute votes (label units) and on the 1-5 rating
+
 def vote(
-    latent:np.ndarray, # n x 12 latent truths
+    latent:np.ndarray, # ... x 12 latent truths
     raters:pd.DataFrame, # the pool (`make_raters`)
-    who:np.ndarray, # n x k rater indices (`assign_raters`)
-    rng:np.random.Generator, # the generator to draw from
-) -> tuple: # (votes n x k x 11 in {-1, 0, 1}, score ratings n x k in 1..5)
-    "Per-rater votes: attributes in {-1,0,1} (n x k x 11) and score ratings in 1..5 (n x k)."
-    n, k = who.shape
-    a = latent[:, None, :len(ATTRIBUTES)]
-    m = np.clip(a + raters.attr_bias.to_numpy()[who][..., None], -1, 1)
-    q = raters.attr_noise.to_numpy()[who][..., None] * (1 - np.abs(m))
-    up, down = np.maximum(m, 0) + q, np.maximum(-m, 0) + q
+    who:np.ndarray, # ... x k rater indices (`assign_raters`): leading dimensions broadcast with `latent`'s
+    rng:np.random.Generator, # the generator of the votes' noise
+    zeta=None, # ... disagreement scales (`photo_ambiguity`); None: 1
+    content=None, # ... content class indices, for the raters' class preferences; None: no preference
+    halo:bool=True, # one impression per rater and photo, shared by all their votes on it; False: one per vote
+    halo_rng:np.random.Generator|None=None, # the generator of the impressions (default: `rng`)
+) -> tuple: # (votes ... x k x 11 in {-1, 0, 1}, score ratings ... x k in 1..5)
+    "Per-rater votes: attributes in {-1,0,1} (... x k x 11) and score ratings in 1..5 (... x k)."
+    A, k = len(ATTRIBUTES), who.shape[-1]
+    lead = np.broadcast_shapes(latent.shape[:-1], who.shape[:-1])
+    z = np.ones(lead) if zeta is None else np.broadcast_to(zeta, lead)
+    h = (halo_rng or rng).standard_normal(lead + (k, 1 if halo else A + 1))
+    lam = np.array([HALO_LOADINGS[t] for t in TARGETS])
+    R = lambda col: raters[col].to_numpy()[who]
+    m = np.clip(latent[..., None, :A] + R('attr_bias')[..., None] + HALO_ATTR * z[..., None, None] * lam[:A] * h[..., :A], -1, 1)
     pos_only = np.isin(ATTRIBUTES, ONLY_POSITIVE_VOTES)
-    up = np.where(pos_only, np.clip(m, 0, 1) + q, up); down = np.where(pos_only, 0.0, down)
-    r = rng.random((n, k, len(ATTRIBUTES)))
+    q = np.minimum(R('attr_noise')[..., None] * z[..., None, None], 0.45) * (1 - np.abs(m))
+    up = np.where(pos_only, np.clip(m, 0, 1), np.maximum(m, 0)) + q
+    down = np.where(pos_only, 0.0, np.maximum(-m, 0) + q)
+    r = rng.random(m.shape)
     votes = np.where(r < up, 1, np.where(r < up + down, -1, 0)).astype(np.int8)
-    x = 1 + 4 * latent[:, None, -1] + raters.score_bias.to_numpy()[who] + raters.score_noise.to_numpy()[who] * rng.standard_normal((n, k))
-    ratings = np.clip(np.rint(x), 1, 5).astype(np.int8)
-    return votes, ratings
+    pref = 0.0 if content is None else raters[[f"pref_{c}" for c in CONTENT_CLASSES]].to_numpy()[who, np.broadcast_to(content, lead)[..., None]]
+    x = (1 + 4 * latent[..., None, -1] + R('score_bias') + pref
+         + z[..., None] * (HALO_SCORE * lam[-1] * h[..., -1] + R('score_noise') * rng.standard_normal(lead + (k,))))
+    return votes, np.clip(np.rint(x), 1, 5).astype(np.int8)
 
 # %% ../nbs/05_synthetic.ipynb #s018
 def rating_histograms(
     score:np.ndarray, # n latent scores in [0, 1]
     rng:np.random.Generator, # the generator to draw from
-    noise:float=1.3, # standard deviation of one rating, in rating units
+    noise:float=1.3, # standard deviation of one rating for zeta = 1, in rating units
+    zeta=None, # n disagreement scales (`photo_ambiguity`): the spread and skew grow with it; None: 1
 ) -> np.ndarray: # n x 10 counts of the ratings 1..10
-    "AVA-style 1-10 rating counts (n x 10) from 50-150 raters per image around 1 + 9 * score."
-    n_raters = rng.integers(50, 151, len(score))
-    out = np.zeros((len(score), 10), dtype=int)
-    for i, (s, k) in enumerate(zip(score, n_raters)):
-        r = np.clip(np.rint(1 + 9 * s + noise * rng.standard_normal(k)), 1, 10).astype(int)
+    "AVA-style 1-10 rating counts (n x 10) from 50-150 raters per image around 1 + 9 * score; spread, skew and camps from zeta."
+    n = len(score)
+    zeta = np.ones(n) if zeta is None else np.asarray(zeta, dtype=float)
+    n_raters = rng.integers(50, 151, n)
+    out = np.zeros((n, 10), dtype=int)
+    for i, (s, k, zt) in enumerate(zip(score, n_raters, zeta)):
+        a = -4.0 * (s - 0.5) * zt                                   # skew-normal shape: away from the end the score is near
+        d = a / np.sqrt(1 + a * a)
+        x = d * np.abs(rng.standard_normal(k)) + np.sqrt(1 - d * d) * rng.standard_normal(k)
+        x = (x - d * np.sqrt(2 / np.pi)) / np.sqrt(1 - 2 * d * d / np.pi)   # mean 0, std 1
+        if zt > CONTROVERSIAL:                                      # two camps: bimodal, same centre
+            x = 0.35 * x + np.where(rng.random(k) < 0.5, -1, 1) * np.sqrt(1 - 0.35 ** 2)
+        r = np.clip(np.rint(1 + 9 * s + noise * zt * x), 1, 10).astype(int)
         out[i] = np.bincount(r - 1, minlength=10)
     return out
 
+# %% ../nbs/05_synthetic.ipynb #v2d02
+def label_cov(
+    latent:np.ndarray, # n x 12 latent truths
+    raters:pd.DataFrame, # the pool (`make_raters`)
+    rng:np.random.Generator, # the generator of the Monte Carlo
+    zeta=None, # n disagreement scales (`photo_ambiguity`)
+    content=None, # n content classes
+    halo:bool=True, # as `vote`
+    replicates:int=1000, # Monte Carlo draws of five raters per photo
+    chunk:int=25, # photos per vectorised step
+) -> np.ndarray: # n x 12 x 12 covariances of the published labels (TARGETS order)
+    "Σ_true(x): the covariance of each photo's published labels (5-rater means) over raters and votes, by Monte Carlo."
+    n = len(latent)
+    zeta = np.ones(n) if zeta is None else np.asarray(zeta)
+    logp = np.log(raters.activity.to_numpy() / raters.activity.sum())
+    out = np.empty((n, 12, 12))
+    for s0 in range(0, n, chunk):
+        sl = slice(s0, min(s0 + chunk, n)); c = sl.stop - sl.start
+        g = logp + rng.gumbel(size=(c, replicates, len(raters)))             # Gumbel top-k: k distinct raters by activity
+        who = np.argpartition(-g, RATERS_PER_IMAGE, axis=-1)[..., :RATERS_PER_IMAGE]
+        v, r = vote(latent[sl, None], raters, who, rng, zeta[sl, None], None if content is None else content[sl, None], halo)
+        y = np.concatenate([v.mean(-2), (r.mean(-1, keepdims=True) - 1) / 4], -1)
+        d = y - y.mean(1, keepdims=True)
+        out[sl] = np.einsum('crj,crk->cjk', d, d) / (replicates - 1)
+    return out
+
+# %% ../nbs/05_synthetic.ipynb #v2d05
+def missing_mask(
+    n:int, # number of images
+    fraction:float, # share of images with withheld attributes, in [0, 1]
+    rng:np.random.Generator, # the generator to draw from
+) -> np.ndarray: # n x 11 booleans, True = that attribute of that image is withheld
+    "Which attributes are withheld: `fraction` of the images lose each attribute with probability 1/2 (at least one)."
+    if not 0 <= fraction <= 1: raise ValueError(f"missing must be a fraction in [0, 1], not {fraction}")
+    A = len(ATTRIBUTES)
+    hit = rng.random(n) < fraction
+    mask = (rng.random((n, A)) < 0.5) & hit[:, None]
+    one = rng.integers(0, A, n)
+    mask[np.arange(n), one] |= hit
+    return mask
+
 # %% ../nbs/05_synthetic.ipynb #c021
-GENERATOR_VERSION = 1  # bump whenever a change alters what is generated: cached datasets of another version are refused
+GENERATOR_VERSION = 2  # bump whenever a change alters what is generated: cached datasets of another version are refused
 
 # %% ../nbs/05_synthetic.ipynb #s021
 _RELEASE = {'train': 'Train', 'valid': 'Validation', 'test': 'TestNew'}
 
-def _fmt(v:float) -> str: return f"{round(float(v), 6):g}"
+def _fmt(v:float) -> str: return '' if v != v else f"{round(float(v), 6):g}"   # a withheld label: an empty cell
 
 def _write_labels(dest:Path, labels:pd.DataFrame):
-    "AADB's two released label forms: combined CSVs and per-attribute text files."
+    "AADB's two released label forms: combined CSVs and per-attribute text files (a withheld label: empty cell, no line)."
     for split, release in _RELEASE.items():
         g = labels[labels.split == split]
         if len(g) == 0: continue
         lines = ['ImageFile,' + ','.join(TARGETS)] + [','.join([f] + [_fmt(v) for v in row]) for f, row in zip(g.fname, g[TARGETS].to_numpy())]
         (dest/f"imgList{release}Regression_.csv").write_text('\n'.join(lines) + '\n')
         for t in TARGETS:
-            (dest/f"imgList{release}Regression_{t}.txt").write_text(''.join(f"{f} {_fmt(v)}\n" for f, v in zip(g.fname, g[t])))
+            (dest/f"imgList{release}Regression_{t}.txt").write_text(''.join(f"{f} {_fmt(v)}\n" for f, v in zip(g.fname, g[t]) if v == v))
 
 # %% ../nbs/05_synthetic.ipynb #c022
-def _plan(n:int, seed:int, leak:bool):
-    "Everything but the pixels: splits, latent truth, raters, votes, labels, histograms (deterministic in `seed`)."
-    rng = np.random.default_rng(seed)
+def _plan(n:int, seed:int, leak:bool, halo:bool=True, ambiguity:bool=True, content:bool=True, taste:bool=True, missing:float=0.0):
+    "Everything but the pixels: splits, truth, classes, raters, votes, labels, gaps, histograms (deterministic in `seed` and the knobs)."
     counts = split_counts(n)
     split = np.array(['train'] * counts['train'] + ['valid'] * counts['valid'] + ['test'] * counts['test'])
-    split = split[rng.permutation(n)]
+    split = split[stream(seed, 'split').permutation(n)]
     fnames = [f"synth_{seed}_{i:05d}.jpg" for i in range(n)]
     mean, cov = aadb_label_moments()
-    latent = draw_latent(n, rng, mean, cov)
-    raters = make_raters(max(RATERS_PER_IMAGE + 3, round(n * 190 / 9958)), rng)
-    who = assign_raters(n, raters, rng)
-    votes, ratings = vote(latent, raters, who, rng)
+    latent, cls = draw_truth(n, seed, mean, cov, content)
+    zeta = photo_ambiguity(latent, mean, cov, on=ambiguity)
+    raters = make_raters(max(RATERS_PER_IMAGE + 3, round(n * 190 / 9958)), stream(seed, 'raters'), taste)
+    who = assign_raters(n, raters, stream(seed, 'assign'))
+    votes, ratings = vote(latent, raters, who, stream(seed, 'votes'), zeta, cls, halo, stream(seed, 'halo'))
     labels = pd.DataFrame(votes.mean(1), columns=ATTRIBUTES)
+    gaps = missing_mask(n, missing, stream(seed, 'missing'))
+    labels[gaps] = np.nan
     labels['score'] = (ratings.mean(1) - 1) / 4
     labels.insert(0, 'split', split); labels.insert(0, 'fname', fnames)
     if leak:  # AADB's validation list also holds 12.7% of the test images
         extra = labels[labels.split == 'test'].head(round(0.127 * counts['test'])).assign(split='valid')
         labels = pd.concat([labels, extra], ignore_index=True)
-    hist = rating_histograms(latent[:, -1], rng)
-    return dict(fnames=fnames, split=split, latent=latent, mean=mean, cov=cov, raters=raters, who=who,
-                votes=votes, ratings=ratings, labels=labels, hist=hist)
+    hist = rating_histograms(latent[:, -1], stream(seed, 'histograms'), zeta=zeta)
+    knobs = dict(halo=halo, ambiguity=ambiguity, content=content, taste=taste, missing=missing)
+    return dict(fnames=fnames, split=split, latent=latent, content=cls, zeta=zeta, mean=mean, cov=cov, raters=raters, who=who,
+                votes=votes, ratings=ratings, gaps=gaps, labels=labels, hist=hist, seed=seed, knobs=knobs)
 
 # %% ../nbs/05_synthetic.ipynb #s026
 def _render_one(job):
     "Worker: render and save one image; returns (index, box, (width, height))."
-    i, strengths, seed, path, quality = job
-    im, box = render_scene(strengths, seed)
+    i, strengths, seed, content, path, quality = job
+    im, box = render_scene(strengths, seed, content)
     im.save(path, quality=quality, optimize=False)
     return i, box, im.size
 
@@ -178,7 +324,8 @@ def _render_images(root:Path, plan:dict, seed:int, quality:int, workers, progres
     from fastprogress.fastprogress import progress_bar
     n = len(plan['fnames'])
     strengths = attribute_strengths(plan['latent'], plan['mean'], np.sqrt(np.diag(plan['cov'])))
-    jobs = [(i, dict(zip(TARGETS, strengths[i])), [seed, i], str(root/'images'/f), quality) for i, f in enumerate(plan['fnames'])]
+    jobs = [(i, dict(zip(TARGETS, strengths[i])), [seed, i], int(plan['content'][i]), str(root/'images'/f), quality)
+            for i, f in enumerate(plan['fnames'])]
     workers = min(os.cpu_count() or 1, 2) if workers is None else workers
     boxes, sizes = np.zeros((n, 4)), np.zeros((n, 2), dtype=int)
     if workers > 1:
@@ -192,26 +339,49 @@ def _render_images(root:Path, plan:dict, seed:int, quality:int, workers, progres
     return boxes, sizes
 
 # %% ../nbs/05_synthetic.ipynb #c023
+LABEL_COV_REPLICATES = 1000
+
+def _mechanisms(plan:dict) -> dict:
+    "The knobs and every parameter of the mechanisms, for `mechanisms.json`."
+    W, resid = content_weights(plan['mean'], plan['cov'], plan['knobs']['content'])
+    return {'knobs': plan['knobs'], 'population': {'mean': plan['mean'].round(6).tolist(), 'cov': plan['cov'].round(8).tolist()},
+            'content': {'classes': list(CONTENT_CLASSES), 'probabilities': list(CONTENT_PROBS), 'favourites': CONTENT_FAVOURITES,
+                        'score_weights_per_attribute_std': {c: dict(zip(ATTRIBUTES, w.round(6).tolist())) for c, w in zip(CONTENT_CLASSES, W)},
+                        'score_residual_std': round(resid, 6)},
+            'halo': {'loadings': HALO_LOADINGS, 'attribute_scale': HALO_ATTR, 'rating_scale': HALO_SCORE, 'shared': plan['knobs']['halo']},
+            'ambiguity': {'log_zeta_per_cue_strength': AMBIGUITY_COEF, 'controversial_above': CONTROVERSIAL, 'on': plan['knobs']['ambiguity']},
+            'taste': {'on': plan['knobs']['taste'], 'raters': 'raters.csv'},
+            'missing': {'fraction': plan['knobs']['missing'], 'per_attribute_probability': 0.5},
+            'label_cov': {'file': 'label_cov.npy', 'replicates': LABEL_COV_REPLICATES, 'order': list(TARGETS)}}
+
 def _write_tables(root:Path, plan:dict, boxes:np.ndarray, sizes:np.ndarray):
-    "What only a synthetic dataset has: ground truth with image sizes and subject boxes, votes, raters, histograms."
+    "What only a synthetic dataset has: ground truth, Σ_true, votes, raters, histograms, the mechanisms' parameters."
     gt = pd.DataFrame(plan['latent'], columns=TARGETS)
     gt.insert(0, 'split', plan['split']); gt.insert(0, 'fname', plan['fnames'])
+    gt['content'] = np.array(CONTENT_CLASSES)[plan['content']]
+    gt['ambiguity'] = plan['zeta'].round(4); gt['controversial'] = (plan['zeta'] > CONTROVERSIAL).astype(int)
     gt['width'], gt['height'] = sizes[:, 0], sizes[:, 1]
     for j, c in enumerate(['box_x0', 'box_y0', 'box_x1', 'box_y1']): gt[c] = boxes[:, j].round(2)
     gt.to_csv(root/'ground_truth.csv', index=False, float_format='%.6g')
+    S = label_cov(plan['latent'], plan['raters'], stream(plan['seed'], 'label_cov'), plan['zeta'], plan['content'],
+                  plan['knobs']['halo'], LABEL_COV_REPLICATES)
+    np.save(root/'label_cov.npy', S.astype(np.float32))
     k = plan['who'].shape[1]
     ratings = pd.DataFrame({'fname': np.repeat(plan['fnames'], k), 'rater': plan['raters'].rater.to_numpy()[plan['who'].ravel()],
                             'score_rating': plan['ratings'].ravel()})
-    for j, a in enumerate(ATTRIBUTES): ratings[a] = plan['votes'][:, :, j].ravel()
+    for j, a in enumerate(ATTRIBUTES):
+        v = plan['votes'][:, :, j].ravel()
+        ratings[a] = pd.array(np.where(np.repeat(plan['gaps'][:, j], k), pd.NA, v), dtype='Int8') if plan['gaps'].any() else v
     ratings.to_csv(root/'ratings.csv', index=False)
     plan['raters'].drop(columns='activity').to_csv(root/'raters.csv', index=False, float_format='%.6g')
     hist = pd.DataFrame(plan['hist'], columns=[f"r{i}" for i in range(1, 11)]); hist.insert(0, 'fname', plan['fnames'])
     hist.to_csv(root/'histograms.csv', index=False)
+    (root/'mechanisms.json').write_text(json.dumps(_mechanisms(plan), indent=1, sort_keys=True) + '\n')
 
-def _write_dataset(root:Path, n:int, seed:int, leak:bool, quality:int, workers, progress:bool, args:dict):
+def _write_dataset(root:Path, n:int, seed:int, leak:bool, quality:int, workers, progress:bool, args:dict, knobs:dict):
     "Render and write every file of the dataset into `root` (manifest last)."
     (root/'images').mkdir(parents=True, exist_ok=True)
-    plan = _plan(n, seed, leak)
+    plan = _plan(n, seed, leak, **knobs)
     boxes, sizes = _render_images(root, plan, seed, quality, workers, progress)
     _write_labels(root, plan['labels'])
     _write_tables(root, plan, boxes, sizes)
@@ -221,6 +391,7 @@ def _write_dataset(root:Path, n:int, seed:int, leak:bool, quality:int, workers, 
 
 # %% ../nbs/05_synthetic.ipynb #c025
 _MANIFEST_KEYS, _ARGS_KEYS = {'args', 'files', 'images', 'splits'}, {'generator_version', 'n', 'seed', 'leak', 'quality'}
+_KNOB_KEYS = {*MECHANISMS, 'missing'}   # in the manifests of version 2 on
 _IMAGE_NAME = re.compile(r'synth_\d+_\d{5,}\.jpg')
 
 def _read_manifest(dest:Path) -> dict|None:
@@ -234,7 +405,7 @@ def _read_manifest(dest:Path) -> dict|None:
         except (OSError, ValueError, RecursionError) as e: why = f"not readable JSON: {type(e).__name__}"
         else:
             if not isinstance(m, dict): why = 'not a JSON object'
-            elif (set(m) != _MANIFEST_KEYS or not isinstance(m['args'], dict) or set(m['args']) != _ARGS_KEYS
+            elif (set(m) != _MANIFEST_KEYS or not isinstance(m['args'], dict) or not _ARGS_KEYS <= set(m['args']) <= _ARGS_KEYS | _KNOB_KEYS
                   or type(m['args']['generator_version']) is not int or not isinstance(m['files'], list)
                   or not all(isinstance(x, str) for x in m['files'])): why = "a JSON object without the generator's keys"
     if why: raise OutputError(f"{f} was not written by aaacov's synthetic generator ({why}): {dest} is left as it is; "
@@ -289,12 +460,19 @@ def make_aadb_like(
     quality:int=92, # JPEG quality
     overwrite:bool=False, # replace a different dataset of this generator found at `dest` (never anything else)
     progress:bool|None=None, # show a progress bar (None: only when standard output is a terminal, so logs get none)
+    halo:bool=True, # one impression per rater and photo moves all their votes on it: correlated label noise
+    ambiguity:bool=True, # photos with poor light or clutter divide raters more: photo-dependent noise, wider histograms
+    content:bool=True, # content classes with their own attribute -> score weights
+    taste:bool=True, # raters' personal offsets and content-class preferences
+    missing:float=0.0, # fraction of images with some attributes withheld (empty cells)
 ) -> Path: # `dest`
     "Write a synthetic AADB-format dataset with known ground truth to `dest`; returns `dest` (reused when already complete)."
     if preset not in PRESETS: raise ValueError(f"preset must be one of {list(PRESETS)}, not {preset!r}")
     n = PRESETS[preset] if n is None else int(n)
     dest = Path(dest)
-    args = dict(generator_version=GENERATOR_VERSION, n=n, seed=seed, leak=leak, quality=quality)
+    knobs = dict(halo=bool(halo), ambiguity=bool(ambiguity), content=bool(content), taste=bool(taste), missing=float(missing))
+    if not 0 <= knobs['missing'] <= 1: raise ValueError(f"missing must be a fraction in [0, 1], not {missing}")
+    args = dict(generator_version=GENERATOR_VERSION, n=n, seed=seed, leak=leak, quality=quality, **knobs)
     m = _read_manifest(dest) if dest.is_dir() else None   # OutputError: a manifest.json this generator did not write
     if m is not None:
         if not overwrite:
@@ -311,7 +489,7 @@ def make_aadb_like(
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         with writing(full, kept=f"{dest} is unchanged"):
-            _write_dataset(tmp, n, seed, leak, quality, workers, _on_terminal() if progress is None else progress, args)
+            _write_dataset(tmp, n, seed, leak, quality, workers, _on_terminal() if progress is None else progress, args, knobs)
             _move_into_place(tmp, full, args, replace=m is not None)
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
@@ -326,18 +504,30 @@ def synthetic_dataset(
     preset:str='small', # 'tiny', 'small' or 'full'
     seed:int=0, # the dataset's seed
     n:int|None=None, # number of images, instead of the preset's
-    **kwargs, # passed on to `make_aadb_like`
+    **kwargs, # passed on to `make_aadb_like` (e.g. the knobs `halo=False`, `missing=0.3`)
 ) -> Path: # the dataset's folder under `data_home()`
-    "Path of the synthetic dataset for (`preset`, `seed`), generating it on first use."
-    name = f"synthetic-{preset}-seed{seed}" + (f"-n{n}" if n is not None else '')
-    return make_aadb_like(data_home()/name, preset=preset, n=n, seed=seed, **kwargs)
+    "Path of the synthetic dataset for (`preset`, `seed`, knobs), generating it on first use (a cached older version is replaced)."
+    knobs = {k: kwargs[k] for k in (*MECHANISMS, 'missing') if k in kwargs and kwargs[k] != (0.0 if k == 'missing' else True)}
+    name = (f"synthetic-{preset}-seed{seed}" + (f"-n{n}" if n is not None else '')
+            + ''.join(f"-missing{v:g}" if k == 'missing' else f"-no{k}" for k, v in knobs.items()))
+    dest = data_home()/name
+    m = _read_manifest(dest) if dest.is_dir() else None
+    if m is not None and m['args'].get('generator_version') != GENERATOR_VERSION and not _foreign_entries(dest, m):
+        kwargs['overwrite'] = True   # this cache's dataset of another generator version: replaced
+    return make_aadb_like(dest, preset=preset, n=n, seed=seed, **kwargs)
 
 # %% ../nbs/05_synthetic.ipynb #s032
 def read_ground_truth(
     path, # a synthetic dataset's folder
-) -> pd.DataFrame: # fname, split, the 12 latent targets, image size and subject box
-    "The latent truth and subject boxes of a synthetic dataset (`ground_truth.csv`)."
+) -> pd.DataFrame: # fname, split, the 12 latent targets, content class, ambiguity, image size and subject box
+    "The latent truth, content classes, ambiguity and subject boxes of a synthetic dataset (`ground_truth.csv`)."
     return pd.read_csv(Path(path)/'ground_truth.csv')
+
+def read_label_cov(
+    path, # a synthetic dataset's folder
+) -> np.ndarray: # n x 12 x 12 float64, rows in `ground_truth.csv` order, TARGETS order
+    "Σ_true of every image of a synthetic dataset (`label_cov.npy`): the covariance of its published labels given the photo."
+    return np.load(Path(path)/'label_cov.npy').astype(np.float64)
 
 # %% ../nbs/05_synthetic.ipynb #c035
 def noise_ceiling(
@@ -351,3 +541,45 @@ def noise_ceiling(
     lab = labels[labels.split == split].set_index('fname')
     tru = truth.set_index('fname').loc[lab.index]
     return pd.Series({t: spearmanr(lab[t], tru[t])[0] for t in targets}, name='noise_ceiling')
+
+# %% ../nbs/05_synthetic.ipynb #v2e02
+def has_dip(
+    hist:np.ndarray, # n x 10 rating counts
+    dip:float=0.6, # the valley must be below this fraction of the lower peak
+    apart:int=3, # peaks at least this many ratings apart
+) -> np.ndarray: # n booleans
+    "Whether each rating histogram is bimodal: two peaks of the 3-bin-smoothed counts with a deep valley between."
+    h = np.pad(np.asarray(hist, dtype=float), ((0, 0), (1, 1)))
+    sm = (h[:, :-2] + h[:, 1:-1] + h[:, 2:]) / 3
+    nb = sm.shape[1]
+    return np.array([any(row[a + 1:b].min() < dip * min(row[a], row[b]) for a in range(nb) for b in range(a + apart, nb)) for row in sm])
+
+def mechanism_statistics(
+    plan:dict, # a planned dataset (`_plan`: everything but the pixels)
+) -> pd.Series: # one statistic per mechanism (see the notebook)
+    "Per mechanism, the statistic that shows it in the labels: halo, ambiguity, content, taste, histograms, missing."
+    from scipy.stats import spearmanr
+    v = np.concatenate([plan['votes'], plan['ratings'][..., None] / 4.0], -1).astype(float)   # n x k x 12 (ratings in 1/4 units)
+    dev = v - v.mean(1, keepdims=True)
+    c = np.corrcoef(dev.reshape(-1, 12), rowvar=False)
+    halo = c[~np.eye(12, dtype=bool)].mean()
+    spread = (v.std(1) / v.std(1).mean(0)).mean(1)
+    mean, cov = plan['mean'], plan['cov']
+    driver = np.log(photo_ambiguity(plan['latent'], mean, cov))
+    h = plan['hist']; r = np.arange(1, 11); w = h / h.sum(1, keepdims=True)
+    mu = (w * r).sum(1); sd = np.sqrt((w * (r - mu[:, None]) ** 2).sum(1))
+    z = (plan['latent'][:, :11] - mean[:11]) / np.sqrt(np.diag(cov))[:11]
+    X = np.c_[np.ones(len(z)), z]; y = plan['ratings'].mean(1)
+    fit = lambda m: np.linalg.lstsq(X[m], y[m], rcond=None)[0][1:]
+    pooled = fit(np.ones(len(z), bool))
+    content = np.mean([np.linalg.norm(fit(plan['content'] == k) - pooled) / np.linalg.norm(pooled) for k in np.unique(plan['content'])])
+    res = (plan['ratings'] - 1 - 4 * plan['latent'][:, -1:]).ravel(); who = plan['who'].ravel()
+    rater_mean = np.bincount(who, res) / np.maximum(np.bincount(who), 1)
+    taste = np.var(rater_mean[who]) / np.var(res)
+    return pd.Series({'halo: correlation of a rater\'s deviations': halo,
+                      'ambiguity: Spearman(disagreement, poor light + clutter)': spearmanr(spread, driver)[0],
+                      'ambiguity: std of histogram std / mean': sd.std() / sd.mean(),
+                      'content: class regressions vs pooled (relative)': content,
+                      'taste: rating variance explained by the rater': taste,
+                      'histograms: share bimodal': float(has_dip(h).mean()),
+                      'missing: share of attribute labels withheld': float(plan['gaps'].mean())})

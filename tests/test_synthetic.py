@@ -123,3 +123,44 @@ def test_old_names_import_from_synthetic_without_sklearn():
             "loaded = [m for m in sys.modules if m.split('.')[0] == 'sklearn']; assert not loaded, loaded")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
+
+# --- generator version 2 (issue 14): the knobs --------------------------------------------------------------------
+
+def test_knobs_change_only_their_mechanism_and_stay_byte_identical(tiny, tmp_path):
+    a = make_aadb_like(tmp_path/'a', n=24, halo=False, progress=False, workers=1)
+    b = make_aadb_like(tmp_path/'b', n=24, halo=False, progress=False, workers=2)
+    assert _digest(a) == _digest(b)                                   # same arguments, same bytes (v2 too)
+    on = make_aadb_like(tmp_path/'on', n=24, progress=False, workers=1)
+    assert _digest(on) != _digest(a)
+    assert _digest(on/'images') == _digest(a/'images')                # the pictures do not depend on the halo
+    pd.testing.assert_frame_equal(pd.read_csv(on/'ground_truth.csv'), pd.read_csv(a/'ground_truth.csv'))
+    assert json.loads((a/'manifest.json').read_text())['args']['halo'] is False
+    assert json.loads((a/'mechanisms.json').read_text())['knobs']['halo'] is False
+
+def test_missing_labels_read_only_when_asked(tmp_path):
+    from aaacov.data import AADBLabelError
+    d = make_aadb_like(tmp_path/'gappy', n=40, missing=0.5, progress=False, workers=1)
+    with pytest.raises(AADBLabelError, match='allow_missing=True'): read_aadb_labels(d)
+    with pytest.raises(AADBLabelError, match='allow_missing=True'): read_aadb_labels(d, form='txt')
+    csv, txt = read_aadb_labels(d, allow_missing=True, form='csv'), read_aadb_labels(d, allow_missing=True, form='txt')
+    pd.testing.assert_frame_equal(csv, txt)
+    assert csv.score.notna().all() and 0 < csv.drop(columns=['fname', 'split', 'score']).isna().to_numpy().mean() < 0.5
+    votes = pd.read_csv(d/'ratings.csv')
+    assert votes.Light.isna().any() and set(votes.Light.dropna().unique()) <= {-1, 0, 1}
+    assert read_aadb_labels(make_aadb_like(tmp_path/'full', n=12, progress=False, workers=1)).notna().all().all()
+
+def test_v1_cache_manifest_is_the_generators(tmp_path):
+    "A version-1 dataset (manifest without the knobs) is recognised as the generator's: replaced with overwrite, else refused politely."
+    d = make_aadb_like(tmp_path/'old', n=3, progress=False, workers=1)
+    m = json.loads((d/'manifest.json').read_text())
+    m['args'] = {k: v for k, v in m['args'].items() if k in ('generator_version', 'n', 'seed', 'leak', 'quality')}
+    m['args']['generator_version'] = 1; (d/'manifest.json').write_text(json.dumps(m))
+    with pytest.raises(FileExistsError, match='different or incomplete'): make_aadb_like(d, n=3, progress=False)
+    make_aadb_like(d, n=3, progress=False, overwrite=True)
+    assert json.loads((d/'manifest.json').read_text())['args']['generator_version'] == 2
+
+def test_synth_cli_knobs(tmp_path):
+    from aaacov.cli import main
+    assert main(['synth', '--out', str(tmp_path/'s'), '--n', '6', '--no-halo', '--no-taste', '--missing', '0.5', '--quiet']) == 0
+    args = json.loads((tmp_path/'s'/'manifest.json').read_text())['args']
+    assert (args['halo'], args['taste'], args['ambiguity'], args['missing']) == (False, False, True, 0.5)
