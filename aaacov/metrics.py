@@ -13,7 +13,9 @@ from .data import TARGETS, DISPLAY_NAMES
 from .losses import cov_summary
 
 # %% auto #0
-__all__ = ['srcc_kong', 'corr_per_target', 'target_corr', 'mean_corr', 'per_target_metrics', 'mean_sigma', 'target_table']
+__all__ = ['srcc_kong', 'corr_per_target', 'target_corr', 'mean_corr', 'per_target_metrics', 'mean_sigma', 'target_table',
+           'predictive_nll', 'interval_coverage', 'ellipsoid_coverage', 'gaussian_kl', 'calibration_table',
+           'calibration_summary']
 
 # %% ../nbs/08_metrics.ipynb #m001
 def srcc_kong(a, # scores of N items (predictions)
@@ -65,3 +67,132 @@ def target_table(preds, targs, targets=TARGETS, kinds=('srcc', 'plcc', 'krcc')) 
     t.loc['average'] = t.mean()
     t.index.name = 'target'
     return t
+
+# %% ../nbs/08_metrics.ipynb #k002
+def _gauss_args(y, mu, cov) -> tuple:
+    "`y`, `mu`, `cov` as float64 numpy arrays, checked: n x m, n x m, n x m x m, with finite `mu` and `cov`."
+    y, mu, cov = _np(y), _np(mu), _np(cov)
+    if y.ndim != 2 or mu.shape != y.shape or cov.shape != (*y.shape, y.shape[1]):
+        raise ValueError(f"expected y and mu n x m and cov n x m x m, got y {y.shape}, mu {mu.shape}, cov {cov.shape}")
+    if not (np.isfinite(mu).all() and np.isfinite(cov).all()): raise ValueError("mu and cov must be finite (only y may hold NaN, for a missing target)")
+    return y, mu, cov
+
+def _chol(S:np.ndarray) -> torch.Tensor:
+    "Lower Cholesky factors of a batch of float64 matrices; ValueError if one is not positive definite."
+    L, info = torch.linalg.cholesky_ex(torch.from_numpy(np.ascontiguousarray(S)))
+    if (info > 0).any(): raise ValueError(f"a covariance is not positive definite ({int((info > 0).sum())} of {len(S)} in this batch)")
+    return L
+
+def _maha(y, mu, cov) -> tuple:
+    "Per row: Mahalanobis distance² and ln|Σ| over the observed (non-NaN) targets of `y`, and their number k (NaN, NaN, 0 if none)."
+    n = len(y); obs = ~np.isnan(y)
+    d2, logdet, k = np.full(n, np.nan), np.full(n, np.nan), obs.sum(1)
+    pats, inv = np.unique(obs, axis=0, return_inverse=True)
+    for i, p in enumerate(pats):      # one batch per pattern of missing targets
+        if not p.any(): continue
+        rows = np.flatnonzero(inv.reshape(-1) == i)
+        L = _chol(cov[rows][:, p][:, :, p])
+        z = torch.linalg.solve_triangular(L, torch.from_numpy(y[rows][:, p] - mu[rows][:, p])[..., None], upper=False)
+        d2[rows] = z.pow(2).sum((-2, -1)).numpy()
+        logdet[rows] = 2 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1).numpy()
+    return d2, logdet, k
+
+# %% ../nbs/08_metrics.ipynb #k003
+def predictive_nll(y,   # n x m labels; NaN marks a missing target
+                   mu,  # n x m predicted means (label units)
+                   cov, # n x m x m predicted covariances (label units), positive definite
+                  ) -> np.ndarray: # n: −ln N(y; μ, Σ) in nats, on the observed targets; NaN where none is observed
+    "Per-photo negative log-likelihood of `y` under N(`mu`, `cov`), with the ½·k·ln 2π constant; missing targets are marginalised out."
+    d2, logdet, k = _maha(*_gauss_args(y, mu, cov))
+    return 0.5 * (d2 + logdet + k * np.log(2 * np.pi))
+
+# %% ../nbs/08_metrics.ipynb #k007
+def interval_coverage(y,     # n x m labels; NaN labels are ignored
+                      mu,    # n x m predicted means
+                      sigma, # n x m predicted standard deviations (the square root of Σ's diagonal)
+                      level:float=0.95, # probability of the central interval μ ± z·σ
+                     ) -> np.ndarray: # m: the share of each target's (non-NaN) labels inside the interval
+    "Per target, the fraction of photos whose label lies in the central `level` interval of N(μ, σ²)."
+    y, mu, sigma = _np(y), _np(mu), _np(sigma)
+    if y.ndim != 2 or mu.shape != y.shape or sigma.shape != y.shape:
+        raise ValueError(f"expected y, mu and sigma all n x m, got y {y.shape}, mu {mu.shape}, sigma {sigma.shape}")
+    if not 0 < level < 1: raise ValueError(f"level must be between 0 and 1, not {level}")
+    z = stats.norm.ppf((1 + level) / 2)
+    obs = ~np.isnan(y)
+    inside = (np.abs(np.where(obs, y, 0) - mu) <= z * sigma) & obs
+    with np.errstate(invalid='ignore', divide='ignore'): return inside.sum(0) / obs.sum(0)
+
+# %% ../nbs/08_metrics.ipynb #k009
+def ellipsoid_coverage(y,   # n x m labels; NaN marks a missing target
+                       mu,  # n x m predicted means
+                       cov, # n x m x m predicted covariances
+                       level:float=0.95, # probability of the ellipsoid
+                      ) -> float: # the share of photos (with at least one observed target) inside their ellipsoid
+    "Fraction of photos whose Mahalanobis distance² is at most the χ²(k) quantile at `level`, k the photo's number of observed targets."
+    if not 0 < level < 1: raise ValueError(f"level must be between 0 and 1, not {level}")
+    d2, _, k = _maha(*_gauss_args(y, mu, cov))
+    ok = k > 0
+    return float((d2[ok] <= stats.chi2.ppf(level, k[ok])).mean()) if ok.any() else np.nan
+
+# %% ../nbs/08_metrics.ipynb #k012
+def gaussian_kl(cov_p,     # n x m x m covariances of the first distribution (the truth, to score a prediction)
+                cov_q,     # n x m x m covariances of the second (the prediction)
+                mu_p=None, # n x m means of the first; with `mu_q`, or neither (then the means are equal)
+                mu_q=None, # n x m means of the second
+               ) -> np.ndarray: # n: KL(N(mu_p, cov_p) ‖ N(mu_q, cov_q)) in nats
+    "Per-photo KL divergence KL(p ‖ q) between two Gaussians; score a prediction with KL(truth ‖ prediction), which punishes an overconfident Σ."
+    cp, cq = _np(cov_p), _np(cov_q)
+    if cp.ndim != 3 or cp.shape[1] != cp.shape[2] or cq.shape != cp.shape:
+        raise ValueError(f"expected cov_p and cov_q both n x m x m, got {cp.shape} and {cq.shape}")
+    if (mu_p is None) != (mu_q is None): raise ValueError("give both means (mu_p and mu_q) or neither")
+    if not (np.isfinite(cp).all() and np.isfinite(cq).all()): raise ValueError("cov_p and cov_q must be finite")
+    n, m, _ = cp.shape
+    Lp, Lq = _chol(cp), _chol(cq)
+    tr = torch.linalg.solve_triangular(Lq, Lp, upper=False).pow(2).sum((-2, -1))     # tr(Σq⁻¹ Σp) = |Lq⁻¹ Lp|²_F
+    logdet = lambda L: 2 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)
+    quad = torch.zeros(n, dtype=torch.float64)
+    if mu_p is not None:
+        mp, mq = _np(mu_p), _np(mu_q)
+        if mp.shape != (n, m) or mq.shape != (n, m): raise ValueError(f"expected mu_p and mu_q both {n} x {m}, got {mp.shape} and {mq.shape}")
+        quad = torch.linalg.solve_triangular(Lq, torch.from_numpy(mq - mp)[..., None], upper=False).pow(2).sum((-2, -1))
+    return (0.5 * (tr + quad - m + logdet(Lq) - logdet(Lp))).numpy()
+
+# %% ../nbs/08_metrics.ipynb #k015
+def calibration_table(y,   # n x m labels; NaN labels are ignored, per target
+                      mu,  # n x m predicted means (label units)
+                      cov, # n x m x m predicted covariances (label units)
+                      targets=TARGETS, # the m target names, the table's rows
+                     ) -> pd.DataFrame:
+    "Per target: RMSE of μ, σ (RMS) = √mean σ², σ/RMSE and the 68 % and 95 % interval coverages."
+    y, mu, cov = _gauss_args(y, mu, cov)
+    if len(targets) != y.shape[1]: raise ValueError(f"{len(targets)} target names for {y.shape[1]} targets")
+    var = np.diagonal(cov, axis1=1, axis2=2)
+    if (var <= 0).any(): raise ValueError("the variances (diagonal of cov) must be positive")
+    obs = ~np.isnan(y)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        rmse = np.sqrt((np.where(obs, y - mu, 0) ** 2).sum(0) / obs.sum(0))
+        sig = np.sqrt(np.where(obs, var, 0).sum(0) / obs.sum(0))
+    t = pd.DataFrame({'RMSE': rmse, 'σ (RMS)': sig, 'σ/RMSE': sig / rmse,
+                      'coverage 68%': interval_coverage(y, mu, np.sqrt(var), 0.68),
+                      'coverage 95%': interval_coverage(y, mu, np.sqrt(var), 0.95)}, index=list(targets))
+    t.index.name = 'target'
+    return t
+
+# %% ../nbs/08_metrics.ipynb #k016
+def calibration_summary(y,   # n x m labels; NaN marks a missing target
+                        mu,  # n x m predicted means (label units)
+                        cov, # n x m x m predicted covariances (label units)
+                        true_cov=None, # n x m x m true per-photo label covariances (a synthetic set), for 'KL(true‖pred)'
+                       ) -> dict:
+    "Whole-set calibration in a few numbers: mean NLL, σ/RMSE range, interval and ellipsoid coverages, and KL(true ‖ pred) given `true_cov`."
+    y, mu, cov = _gauss_args(y, mu, cov)
+    t = calibration_table(y, mu, cov, targets=range(y.shape[1]))
+    s = {'nll': float(np.nanmean(predictive_nll(y, mu, cov))),
+         'σ/RMSE min': float(t['σ/RMSE'].min()), 'σ/RMSE max': float(t['σ/RMSE'].max()),
+         'coverage 68% (mean over targets)': float(t['coverage 68%'].mean()),
+         'coverage 95% (mean over targets)': float(t['coverage 95%'].mean()),
+         'ellipsoid 68%': ellipsoid_coverage(y, mu, cov, 0.68), 'ellipsoid 95%': ellipsoid_coverage(y, mu, cov, 0.95)}
+    if true_cov is not None:
+        if _np(true_cov).shape != cov.shape: raise ValueError(f"expected true_cov {cov.shape} like cov, got {_np(true_cov).shape}")
+        s['KL(true‖pred)'] = float(gaussian_kl(true_cov, cov).mean())
+    return s
