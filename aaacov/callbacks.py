@@ -63,14 +63,19 @@ class NonFiniteLossCallback(Callback):
 # %% ../nbs/10_callbacks.ipynb #k008
 class CovStatsCallback(Callback):
     "After each validation: mean predicted sigma per target (label units) and mean predicted correlation; serves `mean_sigma`."
-    order = 60
-    def __init__(self, m:int, param:str='gram', std=None): store_attr(); self.history, self.last = [], None
+    order = 45   # before the Recorder (50): its `after_validate` reads `mean_sigma` of this validation, not the previous one
+    def __init__(self,
+                 m:int,              # number of targets
+                 param:str='gram',   # the precision's parameterisation (`aaacov.losses.PARAMS`)
+                 std=None,           # per-target std to label units (`target_std(dls)`); None: as predicted
+                 rank:int=2):        # rows of the low-rank part (`param='lowrank'` only)
+        store_attr(); self.history, self.last = [], None
     def before_validate(self): self.preds = []
     def after_batch(self):
         if not self.training and getattr(self.learn, 'pred', None) is not None: self.preds.append(self.learn.pred.detach().float().cpu())
     def after_validate(self):
         if not self.preds: return
-        s = cov_summary(torch.cat(self.preds), self.m, self.param, self.std)   # once per validation
+        s = cov_summary(torch.cat(self.preds), self.m, self.param, self.std, self.rank)   # once per validation
         corr = s['corr'].mean(0).numpy()
         self.last = {'epoch': self.epoch, 'sigma': s['sigma'].mean(0).numpy(), 'corr': corr,
                      'mean_sigma': float(s['sigma'].mean()),

@@ -1,4 +1,4 @@
-"""AAACov's loss: each image's labels y | x ~ N(μ(x), Σ(x)) with a full covariance, learned through its precision S = Σ⁻¹; plus conditional prediction from Σ.
+"""AAACov's loss: each image's labels y | x ~ N(μ(x), Σ(x)) with a full covariance, learned through its precision S = Σ⁻¹; parameterisations of S that do not overfit, a post-hoc calibration of Σ, and conditional prediction from Σ.
 
 Docs: https://aaacov.github.io/aaacov/losses.html.md"""
 
@@ -12,19 +12,30 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['PARAMS', 'n_cov_outputs', 'NotPositiveDefinite', 'cov_params', 'logdet_pd', 'gaussian_nll', 'CovarianceLoss',
-           'cov_summary', 'conditional_gaussian', 'WeightedMSELoss']
+           'cov_summary', 'conditional_gaussian', 'cov_nll', 'check_cov_calibration', 'apply_cov_calibration',
+           'fit_cov_calibration', 'WeightedMSELoss']
 
 # %% ../nbs/07_losses.ipynb #c005
-PARAMS = ('gram', 'cholesky', 'paper')
+PARAMS = ('gram', 'cholesky', 'paper', 'diag', 'lowrank')
 
 # %% ../nbs/07_losses.ipynb #d002
+def _check_rank(rank) -> int:
+    "`rank` checked: a whole number >= 1 (the low-rank part's number of rows)."
+    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
+        raise ValueError(f"rank must be a whole number >= 1, not {rank!r}")
+    return int(rank)
+
 def n_cov_outputs(
     m:int,              # Number of targets
-    param:str='gram',   # Parameterisation of the precision: 'gram', 'cholesky' or 'paper'
+    param:str='gram',   # Parameterisation of the precision: one of `PARAMS`
+    rank:int=2,         # Rows r of the low-rank part U (`param='lowrank'` only; ignored by the others)
 ) -> int:               # Outputs the network's last layer needs
     "Network outputs needed for `m` targets: m means plus the precision's parameters."
     if param not in PARAMS: raise ValueError(f"param must be one of {PARAMS}, not {param!r}")
-    return m + (m * (m + 1) // 2 if param == 'cholesky' else m * m)
+    if param == 'cholesky': return m + m * (m + 1) // 2
+    if param == 'diag': return m + m
+    if param == 'lowrank': return m + m + _check_rank(rank) * m
+    return m + m * m
 
 # %% ../nbs/07_losses.ipynb #d004
 class NotPositiveDefinite(ValueError):
@@ -40,20 +51,37 @@ def _tril_from_vector(v:torch.Tensor, m:int) -> torch.Tensor:
     L[:, d, d] = F.softplus(L[:, d, d]) + 1e-4
     return L
 
+# %% ../nbs/07_losses.ipynb #e002
+def _diag_precision(v:torch.Tensor, m:int) -> torch.Tensor:
+    "Batch of m raw values -> the positive diagonal softplus(v) + 1/m of `'diag'` and `'lowrank'`."
+    return F.softplus(v) + 1 / m
+
 # %% ../nbs/07_losses.ipynb #d008
+def _check_out(out:torch.Tensor, m:int, param:str, rank:int=2):
+    "A clear error unless `out` is batch x `n_cov_outputs(m, param, rank)`."
+    n = n_cov_outputs(m, param, rank)
+    if out.ndim != 2 or out.shape[1] != n:
+        spec = f"m={m}, param={param!r}" + (f", rank={rank}" if param == 'lowrank' else '')
+        raise ValueError(f"expected outputs of shape (batch, {n}) for {spec}; got {tuple(out.shape)}")
+
 def cov_params(
-    out:torch.Tensor,   # Raw network output: batch x `n_cov_outputs(m, param)`
+    out:torch.Tensor,   # Raw network output: batch x `n_cov_outputs(m, param, rank)`
     m:int,              # Number of targets
-    param:str='gram',   # Parameterisation of the precision: 'gram', 'cholesky' or 'paper'
+    param:str='gram',   # Parameterisation of the precision: one of `PARAMS`
+    rank:int=2,         # Rows r of the low-rank part (`param='lowrank'` only)
 ):                      # (mu: batch x m, precision S: batch x m x m)
     "Raw network output (batch x n_cov_outputs) -> (mu: batch x m, precision S: batch x m x m)."
-    if out.ndim != 2 or out.shape[1] != n_cov_outputs(m, param):
-        raise ValueError(f"expected outputs of shape (batch, {n_cov_outputs(m, param)}) for m={m}, param={param!r}; got {tuple(out.shape)}")
+    _check_out(out, m, param, rank)
     mu, rest = out[:, :m], out[:, m:]
     eye = torch.eye(m, dtype=out.dtype, device=out.device)
     if param == 'cholesky':
         L = _tril_from_vector(rest, m)
         return mu, L @ L.transpose(1, 2)
+    if param in ('diag', 'lowrank'):
+        S = torch.diag_embed(_diag_precision(rest[:, :m], m))
+        if param == 'diag': return mu, S
+        U = rest[:, m:].reshape(-1, rank, m)
+        return mu, S + U.transpose(1, 2) @ U
     A = rest.reshape(-1, m, m)
     if param == 'gram': return mu, A.transpose(1, 2) @ A + eye / m
     S = A.transpose(1, 2) + A + eye / m
@@ -81,18 +109,29 @@ def logdet_pd(
 
 # %% ../nbs/07_losses.ipynb #d012
 def gaussian_nll(
-    out:torch.Tensor,   # Raw network output: batch x `n_cov_outputs(m, param)`
+    out:torch.Tensor,   # Raw network output: batch x `n_cov_outputs(m, param, rank)`
     y:torch.Tensor,     # Targets: batch x m
     m:int,              # Number of targets
-    param:str='gram',   # Parameterisation of the precision: 'gram', 'cholesky' or 'paper'
+    param:str='gram',   # Parameterisation of the precision: one of `PARAMS`
+    rank:int=2,         # Rows r of the low-rank part (`param='lowrank'` only)
 ) -> torch.Tensor:      # The loss of each item, in `out`'s dtype
     "Per-item -1/2 ln|S| + 1/2 (y-mu)^T S (y-mu) (AAACov Eq. 6 without the 2*pi constant), computed in float64."
+    _check_out(out, m, param, rank)
+    if y.numel() != out.shape[0] * m: raise ValueError(f"expected targets of shape ({out.shape[0]}, {m}); got {tuple(y.shape)}")
     o = out.double()
     d = y.double().reshape(out.shape[0], m) - o[:, :m]
     if param == 'cholesky':   # S = L L^T: ln|S| = 2 sum ln diag(L), exactly; (y-mu)^T S (y-mu) = |L^T (y-mu)|^2
         L = _tril_from_vector(o[:, m:], m)
         logdet = 2 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)
         quad = (L.transpose(1, 2) @ d[..., None]).squeeze(-1).pow(2).sum(-1)
+    elif param in ('diag', 'lowrank'):   # S = D (+ U^T U): sum ln D_j (+ ln|I_r + U D^-1 U^T|); sum D_j d_j^2 (+ |U d|^2)
+        D = _diag_precision(o[:, m:2 * m], m)
+        logdet, quad = torch.log(D).sum(-1), (D * d * d).sum(-1)
+        if param == 'lowrank':
+            U = o[:, 2 * m:].reshape(-1, rank, m)
+            C = torch.eye(rank, dtype=o.dtype, device=o.device) + (U / D[:, None, :]) @ U.transpose(1, 2)
+            logdet = logdet + logdet_pd(C)
+            quad = quad + (U @ d[..., None]).squeeze(-1).pow(2).sum(-1)
     else:
         _, S = cov_params(o, m, param)
         logdet = logdet_pd(S)
@@ -105,30 +144,32 @@ class CovarianceLoss(nn.Module):
     "fastai loss: the batch mean of AAACov's Gaussian NLL. `decodes` gives mu; `cov_summary` gives Sigma, sigma, correlations."
     def __init__(self,
                  m:int=12,               # Number of targets
-                 param:str='gram',       # Parameterisation of the precision: 'gram', 'cholesky' or 'paper'
-                 reduction:str='mean'):  # 'mean' or 'sum' over the batch; anything else: the loss of each item
+                 param:str='gram',       # Parameterisation of the precision: one of `PARAMS`
+                 reduction:str='mean',   # 'mean' or 'sum' over the batch; anything else: the loss of each item
+                 rank:int=2):            # Rows r of the low-rank part (`param='lowrank'` only)
         super().__init__()
-        n_cov_outputs(m, param)
-        self.m, self.param, self.reduction = m, param, reduction
+        n_cov_outputs(m, param, rank)
+        self.m, self.param, self.reduction, self.rank = m, param, reduction, rank
     def forward(self, out, y):
-        l = gaussian_nll(out, y, self.m, self.param)
+        l = gaussian_nll(out, y, self.m, self.param, self.rank)
         return l.mean() if self.reduction == 'mean' else l.sum() if self.reduction == 'sum' else l
     def activation(self, out): return out          # predictions keep mu and the precision's parameters
     def decodes(self, out): return out[:, :self.m]  # the predicted mean
     @property
-    def n_out(self): return n_cov_outputs(self.m, self.param)
-    def __repr__(self): return f"CovarianceLoss(m={self.m}, param={self.param!r})"
+    def n_out(self): return n_cov_outputs(self.m, self.param, self.rank)
+    def __repr__(self): return f"CovarianceLoss(m={self.m}, param={self.param!r}{f', rank={self.rank}' if self.param == 'lowrank' else ''})"
 
 # %% ../nbs/07_losses.ipynb #c017
 def cov_summary(
-    out:torch.Tensor,   # Raw network output: batch x `n_cov_outputs(m, param)`
+    out:torch.Tensor,   # Raw network output: batch x `n_cov_outputs(m, param, rank)`
     m:int=12,           # Number of targets
     param:str='gram',   # Parameterisation of the precision
     std=None,           # Per-target std that rescales to label units (e.g. `target_norm(dls).std`); None: as is
+    rank:int=2,         # Rows r of the low-rank part (`param='lowrank'` only)
 ) -> dict:              # float64 'mu', 'cov' (Sigma), 'sigma' and 'corr' of each item
     "mu, Sigma = S^-1, per-target sigma and the correlation matrix of each item; `std` (per target) rescales to label units."
     with torch.no_grad():
-        mu, S = cov_params(out.detach().double(), m, param)   # formed in float64, like the loss
+        mu, S = cov_params(out.detach().double(), m, param, rank)   # formed in float64, like the loss
         L, info = torch.linalg.cholesky_ex(S)
         if bool(info.any()):   # only non-finite outputs (diverged weights) get here with 'gram': NaN for those items
             fine = info == 0
@@ -166,6 +207,88 @@ def conditional_gaussian(
     c = S_uu - K @ S_uo.transpose(-1, -2)
     c = (c + c.transpose(-1, -2)) / 2
     return (mean.numpy(), c.numpy()) if is_np else (mean.to(mu.dtype), c.to(mu.dtype))
+
+# %% ../nbs/07_losses.ipynb #e011
+def cov_nll(
+    mu,    # Predicted means: n x m
+    cov,   # Predicted covariances Sigma: n x m x m (symmetric positive definite)
+    y,     # Labels: n x m, in the units of `mu` and `cov`
+) -> np.ndarray:   # The NLL of each item (float64), without the (m/2) ln 2pi constant, like `gaussian_nll`
+    "Per-item 1/2 ln|Sigma| + 1/2 (y-mu)^T Sigma^-1 (y-mu) from covariances (numpy, float64, by Cholesky; no inverse)."
+    mu, cov, y = (np.asarray(a, dtype=np.float64) for a in (mu, cov, y))
+    if mu.ndim != 2 or y.shape != mu.shape or cov.shape != mu.shape + mu.shape[-1:]:
+        raise ValueError(f"expected mu and y of shape (n, m) and cov of shape (n, m, m); got {mu.shape}, {y.shape}, {cov.shape}")
+    L = np.linalg.cholesky(cov)                             # LinAlgError if some Sigma is not positive definite
+    z = np.linalg.solve(L, (y - mu)[..., None])[..., 0]    # L z = y - mu, so |z|^2 = (y-mu)^T Sigma^-1 (y-mu)
+    return np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(-1) + 0.5 * (z ** 2).sum(-1)
+
+# %% ../nbs/07_losses.ipynb #e013
+def check_cov_calibration(
+    calibration,       # A dict from `fit_cov_calibration` (or read back from JSON)
+    m:int|None=None,   # The number of targets it must be for; None: any
+) -> tuple:            # (pop_cov: m x m float64 array, shrink: float, scale: m float64 array)
+    "The parts of a covariance calibration, checked: a clear `ValueError` for a malformed one (e.g. an edited config.json)."
+    if not isinstance(calibration, dict) or set(calibration) != {'pop_cov', 'shrink', 'scale'}:
+        raise ValueError("a covariance calibration is a dict with the keys 'pop_cov', 'shrink' and 'scale' "
+                         f"(from fit_cov_calibration), not {str(calibration)[:80]}")
+    try: pop, scale = np.asarray(calibration['pop_cov'], dtype=np.float64), np.asarray(calibration['scale'], dtype=np.float64)
+    except (TypeError, ValueError): raise ValueError("calibration: 'pop_cov' and 'scale' must be lists of numbers") from None
+    shrink = calibration['shrink']
+    if isinstance(shrink, bool) or not isinstance(shrink, (int, float, np.number)) or not 0 <= shrink <= 1:
+        raise ValueError(f"calibration: 'shrink' must be a number in [0, 1], not {str(shrink)[:40]}")
+    k = scale.shape[0] if scale.ndim == 1 else -1
+    if k < 1 or pop.shape != (k, k):
+        raise ValueError(f"calibration: 'scale' must be m numbers and 'pop_cov' m x m; got shapes {scale.shape} and {pop.shape}")
+    if m is not None and k != m: raise ValueError(f"calibration: made for {k} targets, not {m}")
+    if not (np.isfinite(pop).all() and np.isfinite(scale).all() and (scale > 0).all()):
+        raise ValueError("calibration: 'pop_cov' must be finite and 'scale' finite and positive")
+    if not np.allclose(pop, pop.T) or np.linalg.eigvalsh(pop).min() < -1e-9 * max(1.0, np.abs(pop).max()):
+        raise ValueError("calibration: 'pop_cov' must be a symmetric positive semi-definite matrix")
+    return pop, float(shrink), scale
+
+# %% ../nbs/07_losses.ipynb #e015
+def apply_cov_calibration(
+    cov,           # Predicted covariances Sigma(x), label units: ... x m x m
+    calibration,   # From `fit_cov_calibration` (or its JSON round trip); None: no calibration
+) -> np.ndarray:   # Sigma' = D (shrink Sigma + (1 - shrink) pop_cov) D with D = diag(scale): float64, `cov`'s shape
+    "Calibrated covariances: shrunk toward the population's residual covariance, then rescaled per target."
+    cov = np.asarray(cov, dtype=np.float64)
+    if calibration is None: return cov
+    if cov.ndim < 2 or cov.shape[-1] != cov.shape[-2]: raise ValueError(f"expected covariances of shape (..., m, m); got {cov.shape}")
+    pop, lam, s = check_cov_calibration(calibration, cov.shape[-1])
+    return (lam * cov + (1 - lam) * pop) * (s[:, None] * s[None, :])
+
+# %% ../nbs/07_losses.ipynb #e017
+def fit_cov_calibration(
+    mu,                             # Validation predictions' means, label units: n x m
+    cov,                            # Their predicted covariances Sigma(x), label units: n x m x m
+    y,                              # The validation labels: n x m
+    lambdas=np.linspace(0, 1, 11),  # Shrinkage weights tried (1: the per-photo Sigma(x) alone; 0: the population's alone)
+) -> dict:                          # JSON-able {'pop_cov': m x m list, 'shrink': lambda, 'scale': m list}
+    "Fit `apply_cov_calibration`'s shrinkage and per-target scales on validation predictions: the lowest mean validation NLL."
+    mu, cov, y = (np.asarray(a, dtype=np.float64) for a in (mu, cov, y))
+    if mu.ndim != 2 or y.shape != mu.shape or cov.shape != mu.shape + mu.shape[-1:]:
+        raise ValueError(f"expected mu and y of shape (n, m) and cov of shape (n, m, m); got {mu.shape}, {y.shape}, {cov.shape}")
+    if len(mu) < 2: raise ValueError(f"a calibration needs at least 2 validation photos, not {len(mu)}")
+    if np.isnan(y).any(): raise ValueError("labels with missing targets (NaN): fit the calibration on fully labelled validation photos")
+    if not (np.isfinite(mu).all() and np.isfinite(cov).all() and np.isfinite(y).all()):
+        raise ValueError("non-finite predictions or labels: a calibration is fitted on a finished, finite model's predictions")
+    lambdas = np.atleast_1d(np.asarray(lambdas, dtype=np.float64))
+    if not len(lambdas) or ((lambdas < 0) | (lambdas > 1)).any(): raise ValueError(f"lambdas must be numbers in [0, 1], not {lambdas}")
+    r = y - mu
+    pop = r.T @ r / len(r)                                   # the residuals' covariance about 0: a bias of mu counts as error
+    best = None
+    for lam in lambdas:
+        c = lam * cov + (1 - lam) * pop
+        var = np.diagonal(c, axis1=-2, axis2=-1)
+        if (var <= 0).any(): continue
+        s = np.sqrt((r ** 2 / var).mean(0))                  # per target: standardised residuals of mean square 1
+        if (s <= 0).any(): continue
+        try: nll = cov_nll(mu, c * (s[:, None] * s[None, :]), y).mean()
+        except np.linalg.LinAlgError: continue               # e.g. lambda = 0 with fewer photos than targets: singular
+        if np.isfinite(nll) and (best is None or nll < best[0]): best = (nll, float(lam), s)
+    if best is None: raise ValueError("no shrinkage weight gives positive-definite calibrated covariances on these predictions")
+    return {'pop_cov': pop.tolist(), 'shrink': best[1], 'scale': best[2].tolist()}
 
 # %% ../nbs/07_losses.ipynb #l101
 class WeightedMSELoss(nn.Module):

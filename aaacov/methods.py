@@ -12,7 +12,8 @@ import numpy as np, torch
 from torch import nn
 from fastai.losses import MSELossFlat
 from .data import TARGETS
-from .losses import CovarianceLoss, WeightedMSELoss, n_cov_outputs, cov_summary, PARAMS
+from .losses import (CovarianceLoss, WeightedMSELoss, n_cov_outputs, cov_summary, PARAMS, apply_cov_calibration,
+                           check_cov_calibration)
 from .metrics import mean_corr, target_corr
 from .models import create_model, AestheticModel
 from .callbacks import CovStatsCallback
@@ -40,15 +41,18 @@ class Method:
     init_head: Callable|None = None            # (linear, m, **params) -> None: how the head starts
     callbacks: Callable = lambda m, std, **params: []   # (m, std, **params) -> fastai callbacks of a fit
     metrics: Callable = srcc_metrics           # (targets, cbs, **params) -> fastai metrics
-    defaults: dict = field(default_factory=dict)   # the method's parameters and their defaults
+    defaults: dict = field(default_factory=dict)   # the method's parameters and their defaults (JSON values)
     model: dict = field(default_factory=dict)      # default model options (e.g. `multiblock=True`)
+    check: Callable|None = None                # (**params) -> None: a `ValueError` for a bad parameter value
 
     def params(self, **given) -> dict:
-        "The defaults updated with `given` (None values ignored); unknown parameter names are refused."
+        "The defaults updated with `given` (None values ignored), checked; unknown parameter names are refused."
         given = {k: v for k, v in given.items() if v is not None}
         unknown = sorted(set(given) - set(self.defaults))
         if unknown: raise ValueError(f"method {self.name!r} takes no parameter(s) {unknown}; its parameters: {sorted(self.defaults)}")
-        return {**self.defaults, **given}
+        p = {**self.defaults, **given}
+        if self.check is not None: self.check(**p)
+        return p
 
 # %% ../nbs/11_methods.ipynb #t009
 METHODS = {}
@@ -87,10 +91,10 @@ def method_model(loss:str='cov',           # a registered method
 # %% ../nbs/11_methods.ipynb #t016
 def to_label_units(raw, cfg:dict, mean=None, std=None) -> dict:
     "Raw outputs of a model with config `cfg` (`loss`, `m`, parameters) -> the method's decoded dict in label units."
-    m = cfg['m']
+    m, meth = cfg['m'], get_method(cfg['loss'])
     mean = np.zeros(m) if mean is None else np.asarray(mean, dtype=np.float64)
     std = np.ones(m) if std is None else np.asarray(std, dtype=np.float64)
-    return get_method(cfg['loss']).decode(torch.as_tensor(raw).float(), m, mean, std, **config_params(cfg))
+    return meth.decode(torch.as_tensor(raw).float(), m, mean, std, **meth.params(**config_params(cfg)))   # older files: defaults
 
 # %% ../nbs/11_methods.ipynb #t018
 def decode_mean(raw, m:int, mean, std, **params) -> dict:
@@ -112,25 +116,54 @@ register_method(Method('malu', "Malu et al.: per-target weighted MSE on a multi-
 def init_cov_head(linear:nn.Linear, # the head's linear layer (m + precision parameters outputs)
                   m:int,             # number of targets
                   param:str='gram',  # the precision's parameterisation (`aaacov.losses.PARAMS`)
-                  scale:float=0.01): # factor on the precision rows' initial weights
+                  scale:float=0.01,  # factor on the precision rows' initial weights
+                  rank:int=2,        # rows of the low-rank part (`param='lowrank'` only)
+                  calibration:dict|None=None): # the post-hoc calibration (checked against m; the head does not use it)
     "Start near S = I (the MSE objective): small weights, precision-parameter biases at the identity."
+    n = n_cov_outputs(m, param, rank)
+    if linear.out_features != n: raise ValueError(f"the head has {linear.out_features} outputs; m={m}, param={param!r} needs {n}")
+    if calibration is not None: check_cov_calibration(calibration, m)
     with torch.no_grad():
         linear.weight[m:].mul_(scale); linear.bias[m:].zero_()
         if param in ('gram', 'paper'): linear.bias[m:] = torch.eye(m).flatten() * (np.sqrt(1 - 1 / m) if param == 'gram' else 0.5 * (1 - 1 / m))
-        else:
+        elif param == 'cholesky':
             i, j = torch.tril_indices(m, m)
             linear.bias[m:][i == j] = float(np.log(np.expm1(1 - 1e-4)))
+        else:   # 'diag', 'lowrank': softplus(b) + 1/m = 1 (for m = 1 the floor is already 1: b very negative); U = 0 + small weights
+            linear.bias[m:2 * m] = float(np.log(np.expm1(max(1 - 1 / m, 1e-4))))
 
 # %% ../nbs/11_methods.ipynb #t025
-def decode_cov(raw, m:int, mean, std, param:str='gram') -> dict:
-    "Decoder of the covariance method: `mu`, `sigma` (n x m), `cov` and `corr` (n x m x m), in label units."
-    s = cov_summary(raw, m, param, std)
-    return {'mu': s['mu'].numpy() * std + mean, 'sigma': s['sigma'].numpy(), 'cov': s['cov'].numpy(), 'corr': s['corr'].numpy()}
+def decode_cov(raw,                       # raw outputs: n x `n_cov_outputs(m, param, rank)`
+               m:int,                      # number of targets
+               mean,                       # per-target mean of the labels (label units = raw * std + mean)
+               std,                        # per-target std of the labels
+               param:str='gram',           # the precision's parameterisation (`aaacov.losses.PARAMS`)
+               rank:int=2,                 # rows of the low-rank part (`param='lowrank'` only)
+               calibration:dict|None=None, # from `fit_cov_calibration` (label units), or None
+              ) -> dict:
+    "Decoder of the covariance method: `mu`, `sigma` (n x m), `cov` and `corr` (n x m x m), in label units, calibrated if given."
+    s = cov_summary(raw, m, param, std, rank)
+    mu, cov, sigma, corr = s['mu'].numpy() * std + mean, s['cov'].numpy(), s['sigma'].numpy(), s['corr'].numpy()
+    if calibration is not None:   # in label units, after the std rescaling: sigma and correlations of the calibrated Sigma
+        cov = apply_cov_calibration(cov, calibration)
+        sigma = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
+        corr = cov / (sigma[..., :, None] * sigma[..., None, :])
+    return {'mu': mu, 'sigma': sigma, 'cov': cov, 'corr': corr}
+
+# %% ../nbs/11_methods.ipynb #t040
+def _check_cov_params(param, rank, calibration):
+    "Bad values of the covariance method's parameters (e.g. in an edited model file) are a clear `ValueError`."
+    if param not in PARAMS: raise ValueError(f"param must be one of {PARAMS}, not {param!r}")
+    n_cov_outputs(1, 'lowrank', rank)   # rank: a whole number >= 1
+    if calibration is not None: check_cov_calibration(calibration)
 
 def _cov_metrics(targets, cbs, **p):
     return srcc_metrics(targets) + [c.metric() for c in cbs if isinstance(c, CovStatsCallback)]
 
-register_method(Method('cov', 'AAACov: mean and per-image covariance of all targets (Gaussian NLL, precision AᵀA + I/m)',
-                       n_out=lambda m, param: n_cov_outputs(m, param), loss=lambda targets, param: CovarianceLoss(len(targets), param),
-                       decode=decode_cov, init_head=init_cov_head, defaults={'param': 'gram'},
-                       callbacks=lambda m, std, param: [CovStatsCallback(m, param, std)], metrics=_cov_metrics))
+register_method(Method('cov', 'AAACov: mean and per-image covariance of all targets (Gaussian NLL; precision AᵀA + I/m, '
+                              'or diagonal, or diagonal + low rank; optional post-hoc calibration)',
+                       n_out=lambda m, param, rank, **p: n_cov_outputs(m, param, rank),
+                       loss=lambda targets, param, rank, **p: CovarianceLoss(len(targets), param, rank=rank),
+                       decode=decode_cov, init_head=init_cov_head, defaults={'param': 'gram', 'rank': 2, 'calibration': None},
+                       callbacks=lambda m, std, param, rank, **p: [CovStatsCallback(m, param, std, rank)], metrics=_cov_metrics,
+                       check=_check_cov_params))
