@@ -46,7 +46,8 @@ def _cmd_train(a):
     from aaacov.train import train
     data = a.data or a.data_opt
     if data is None: raise ValueError("give the labels folder: aaacov train DATA --out MODEL")
-    t = train(data, a.out, images=a.images, arch=a.arch, loss=a.loss, epochs=a.epochs, lr=a.lr, size=a.size, bs=a.bs,
+    t = train(data, a.out, images=a.images, arch=a.arch, loss=a.loss, param=a.param, rank=a.rank, calibrate=not a.no_calibrate,
+              epochs=a.epochs, lr=a.lr, size=a.size, bs=a.bs,
               fine_tune=a.fine_tune, from_scratch=a.from_scratch, seed=a.seed, workers=a.workers, cache=not a.no_cache,
               restart=a.restart, quiet=a.quiet)
     if t.test_table is not None and not a.quiet: print(t.test_table.round(3).to_string())
@@ -71,6 +72,10 @@ def _train_args(s):
     s.add_argument('--out', required=True, help='model folder to write')
     s.add_argument('--arch', default='mobilenet_v2')
     s.add_argument('--loss', default='cov', choices=sorted(METHODS), help='method: ' + '; '.join(f"{k}: {v.doc}" for k, v in METHODS.items()))
+    from aaacov.losses import PARAMS
+    s.add_argument('--param', choices=PARAMS, help="the covariance's parameterisation (--loss cov; default gram): lowrank = diagonal + rank-r per-photo precision")
+    s.add_argument('--rank', type=int, help='rank r of --param lowrank (default 2)')
+    s.add_argument('--no-calibrate', action='store_true', help="do not fit the covariance's post-hoc calibration on the validation split")
     s.add_argument('--epochs', type=int, default=10); s.add_argument('--lr', type=float, default=None, help='default: LR range test')
     s.add_argument('--size', type=int, default=224); s.add_argument('--bs', type=int, default=32)
     s.add_argument('--fine-tune', action='store_true', help='train end to end (GPU) instead of the frozen-body head')

@@ -22,7 +22,7 @@ from .modelfiles import CheckpointCallback, read_checkpoint, load_checkpoint, _r
 
 # %% auto #0
 __all__ = ['FEATURE_CACHE_VERSION', 'pooled_body_features', 'feature_cache_key', 'cached_body_features', 'feature_dls',
-           'head_learner', 'pick_lr', 'fit_head']
+           'head_learner', 'pick_lr', 'fit_head', 'crossfit_preds']
 
 # %% ../nbs/14_features.ipynb #4009
 def pooled_body_features(learn:Learner, # a learner whose model is `AestheticModel(body, PooledHead)`
@@ -192,3 +192,32 @@ def fit_head(learn:Learner,  # a learner made by `cov_learner` with a frozen bod
     learn.head_lr_scores = getattr(hl, 'lr_scores', None)
     _merge_histories(learn, hl)
     return hl   # shares its weights with learn.model[1].linear
+
+# %% ../nbs/14_features.ipynb #v2f02
+def crossfit_preds(hl:Learner,    # a head learner (`fit_head`'s return value or `head_learner`)
+                   lr:float,       # the learning rate of its fit (e.g. `learn.head_lr`)
+                   epochs:int=10,  # epochs of each fold's one-cycle fit
+                   folds:int=5,    # number of folds
+                   seed:int=0,     # fold assignment and the fresh heads' initialisation
+                  ) -> tuple:      # (raw outputs, targets) of every training item, each from a head that did not see it
+    "Out-of-fold predictions of the training items: `folds` fresh heads, each trained like `hl` on the other folds."
+    import random
+    from torch import nn
+    cfg = hl.aaacov_config; meth = get_method(cfg['loss'])
+    items = list(hl.dls.train.dataset); n = len(items)
+    if n < 2 * folds: raise ValueError(f"{n} training items cannot be cut into {folds} folds of at least 2")
+    x, y = torch.stack([a for a, _ in items]), torch.stack([b for _, b in items])
+    fold = np.random.default_rng(seed).permutation(n) % folds
+    raw, dev, bs = torch.empty(n, hl.model.out_features), hl.dls.device, hl.dls.train.bs
+    for f in range(folds):
+        tr, te = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+        torch.manual_seed(seed * folds + f)
+        head = nn.Linear(hl.model.in_features, hl.model.out_features)
+        if meth.init_head is not None: meth.init_head(head, cfg['m'], **cfg['loss_params'])
+        dls = DataLoaders(DataLoader(list(zip(x[tr], y[tr])), bs=bs, shuffle=True, drop_last=len(tr) > bs, device=dev),
+                          DataLoader(list(zip(x[te], y[te])), bs=bs, device=dev), device=dev)
+        dls.train.rng = random.Random(seed * folds + f)   # the fold's shuffling, reproducible
+        fl = Learner(dls, head, loss_func=hl.loss_func, opt_func=hl.opt_func, wd=hl.wd, cbs=[NonFiniteLossCallback()])
+        with fl.no_bar(), fl.no_logging(): fl.fit_one_cycle(epochs, lr)
+        with torch.inference_mode(): raw[te] = head(x[te].to(head.weight.device)).float().cpu()
+    return raw, y

@@ -20,12 +20,12 @@ from .data import TARGETS
 from .backbones import arch_meta
 from .models import AestheticModel, PooledHead, aesthetic_splitter
 from .metrics import target_table
-from .dataloaders import target_norm, target_std
+from .dataloaders import target_norm, target_std, decode_targets
 from .callbacks import NonFiniteLossCallback
 from .methods import get_method, method_model, to_label_units
 
 # %% auto #0
-__all__ = ['aesthetic_learner', 'add_normalize', 'cov_learner', 'synth_learner', 'predict_distribution', 'evaluate',
+__all__ = ['aesthetic_learner', 'add_normalize', 'cov_learner', 'synth_learner', 'predict_distribution', 'evaluate', 'calibrate',
            'create_model']
 
 # %% ../nbs/12_learner.ipynb #2006
@@ -130,6 +130,22 @@ def evaluate(learn:Learner, # a learner made by `cov_learner`/`aesthetic_learner
     "SRCC / PLCC / KRCC per target (and their average) on `dl` (default: the validation set)."
     preds, targs = learn.get_preds(dl=dl)
     return target_table(preds, targs, learn.aaacov_config['targets'], kinds=kinds)
+
+# %% ../nbs/12_learner.ipynb #v2l02
+def calibrate(learn:Learner, # a learner of a method with a `calibration` parameter (the covariance method)
+              dl=None,        # labelled DataLoader to fit on (default: validation)
+              preds=None,     # (raw outputs, targets) of `dl` already computed
+             ) -> dict|None:  # the calibration stored in `learn.aaacov_config['loss_params']`, or None
+    "Fit the covariance's post-hoc calibration (shrinkage + per-target scale) on validation predictions and store it in the learner's config."
+    from aaacov.losses import fit_cov_calibration
+    cfg = learn.aaacov_config
+    if 'calibration' not in get_method(cfg['loss']).defaults: return None
+    raw, targs = learn.get_preds(dl=dl) if preds is None else preds
+    cfg['loss_params']['calibration'] = None                       # fitted on the uncalibrated Σ
+    d = predict_distribution(learn, preds=raw)
+    cal = fit_cov_calibration(d['mu'], d['cov'], decode_targets(learn.dls, targs).double().numpy())
+    cfg['loss_params']['calibration'] = cal
+    return cal
 
 # %% ../nbs/12_learner.ipynb #2025
 from .backbones import ARCHS, create_body, block_names  # noqa: E402,F401  (moved; kept importable from here)

@@ -79,7 +79,7 @@ def _gauss_args(y, mu, cov) -> tuple:
 
 def _chol(S:np.ndarray) -> torch.Tensor:
     "Lower Cholesky factors of a batch of float64 matrices; ValueError if one is not positive definite."
-    L, info = torch.linalg.cholesky_ex(torch.from_numpy(np.ascontiguousarray(S)))
+    L, info = torch.linalg.cholesky_ex(torch.from_numpy(np.array(S, dtype=np.float64)))   # a copy: read-only views (broadcasts) are fine
     if (info > 0).any(): raise ValueError(f"a covariance is not positive definite ({int((info > 0).sum())} of {len(S)} in this batch)")
     return L
 

@@ -14,8 +14,8 @@ import pandas as pd
 from fastai.learner import Learner
 from .data import read_aadb_labels, match_images
 from .dataloaders import aadb_dataloaders, aadb_test_dl
-from .learner import cov_learner
-from .features import fit_head
+from .learner import cov_learner, calibrate as calibrate_learner
+from .features import fit_head, crossfit_preds
 from .metrics import target_table
 from .modelfiles import save_model_folder, read_checkpoint, load_checkpoint, CheckpointCallback, is_model_folder
 from .outputs import check_output_dir
@@ -66,6 +66,16 @@ def _test_table(learn, dls, labels, out:Path|None):
     if out is not None: table.to_csv(out/'test_scores.csv')
     return table
 
+# %% ../nbs/19_train.ipynb #v2t01
+def _calibrate(learn, hl, epochs:int):
+    "The saved model predicts the calibrated Σ: fitted on the validation split, plus out-of-fold training predictions for a head on features."
+    import torch
+    with learn.no_bar():
+        if hl is None: return calibrate_learner(learn)
+        if 'calibration' not in learn.aaacov_config['loss_params']: return None
+        oof, valid = crossfit_preds(hl, learn.head_lr, epochs), hl.get_preds(dl=hl.dls.valid)
+        return calibrate_learner(learn, preds=(torch.cat([oof[0], valid[0]]), torch.cat([oof[1], valid[1]])))
+
 # %% ../nbs/19_train.ipynb #19x009
 def check_train_args(epochs:int, lr, bs:int, size:int, workers:int):
     "Refuse settings that cannot train (an untrained model must never be saved as if it were one)."
@@ -82,6 +92,9 @@ def train(data,                      # folder with AADB label files (real AADB o
           images=None,               # image root (default: `data`)
           arch:str='mobilenet_v2',   # an architecture of `aaacov.backbones.ARCH_META`
           loss:str='cov',            # a registered method (`aaacov.methods.METHODS`)
+          param:str|None=None,       # the covariance's parameterisation (`aaacov.losses.PARAMS`; default: the method's)
+          rank:int|None=None,        # rank of the per-photo correction for param='lowrank' (default: the method's)
+          calibrate:bool=True,       # fit the covariance's post-hoc calibration on the validation split (methods with a Σ)
           epochs:int=10,             # epochs
           lr:float|None=None,        # learning rate (default: the range test; the validation pick for a frozen body)
           size:int=224,              # training image size
@@ -100,10 +113,11 @@ def train(data,                      # folder with AADB label files (real AADB o
     from fastai.torch_core import set_seed
     check_train_args(epochs, lr, bs, size, workers)
     out = check_output_dir(out, '--out', is_ours=is_model_folder); ckpt = out/'checkpoint' if checkpoint else None
-    options = dict(data=str(Path(data).resolve()), images=str(Path(images or data).resolve()), arch=arch, loss=loss, epochs=epochs,
+    loss_params = {k: v for k, v in dict(param=param, rank=rank).items() if v is not None}
+    options = dict(data=str(Path(data).resolve()), images=str(Path(images or data).resolve()), arch=arch, loss=loss, **loss_params, epochs=epochs,
                    lr=lr, size=size, bs=bs, fine_tune=fine_tune, from_scratch=from_scratch, seed=seed, no_cache=not cache, workers=workers)
-    rank, n_proc = world()
-    state = _resume_state(ckpt, options, restart, rank) if checkpoint else None
+    proc_rank, n_proc = world()
+    state = _resume_state(ckpt, options, restart, proc_rank) if checkpoint else None
     if state is not None: print(f"resuming from the checkpoint after epoch {state['epoch'] + 1} of {epochs} in {ckpt}", file=sys.stderr)
     end_to_end = fine_tune or from_scratch
     if n_proc > 1 and not (end_to_end and lr):
@@ -112,9 +126,10 @@ def train(data,                      # folder with AADB label files (real AADB o
     set_seed(seed)   # the same call trains the same model (num_workers=0)
     labels = match_images(read_aadb_labels(data), images or data)
     dls = aadb_dataloaders(labels, size=size, bs=bs, standardize=True, num_workers=workers, cache=cache, progress=not quiet)
-    learn = cov_learner(dls, arch, loss=loss, pretrained=not from_scratch, freeze=not end_to_end)
-    if not end_to_end: fit_head(learn, epochs, lr=lr, show=not quiet, checkpoint=ckpt, checkpoint_info={'options': options})
-    else: _fit_end_to_end(learn, epochs, lr, ckpt, state, options, quiet, rank, n_proc)
-    if rank != 0: return Trained(learn, out, None, labels)   # rank 0 writes the model and the test table
+    learn = cov_learner(dls, arch, loss=loss, pretrained=not from_scratch, freeze=not end_to_end, loss_params=loss_params)
+    if not end_to_end: hl = fit_head(learn, epochs, lr=lr, show=not quiet, checkpoint=ckpt, checkpoint_info={'options': options})
+    else: _fit_end_to_end(learn, epochs, lr, ckpt, state, options, quiet, proc_rank, n_proc)
+    if proc_rank != 0: return Trained(learn, out, None, labels)   # rank 0 writes the model and the test table
+    if calibrate and (labels.split == 'valid').any(): _calibrate(learn, None if end_to_end else hl, epochs)
     save_model_folder(learn, out, include_body=include_body)
     return Trained(learn, out, _test_table(learn, dls, labels, out), labels)
