@@ -56,9 +56,9 @@ def per_target_metrics(targets=TARGETS, kinds=('srcc',)) -> list:
     "One metric per (kind, target), named like `srcc_Light`."
     return [target_corr(j, k, f"{k}_{t}") for k in kinds for j, t in enumerate(targets)]
 
-def mean_sigma(m:int, param:str='gram', std=None) -> AccumMetric:
+def mean_sigma(m:int, param:str='gram', std=None, rank:int=2) -> AccumMetric:
     "fastai metric: the mean predicted sigma (in label units when `std` is given) of a covariance model."
-    return AccumMetric(lambda p, t: float(cov_summary(p, m, param, std)['sigma'].mean()), flatten=False, name='mean_sigma')
+    return AccumMetric(lambda p, t: float(cov_summary(p, m, param, std, rank)['sigma'].mean()), flatten=False, name='mean_sigma')
 
 # %% ../nbs/08_metrics.ipynb #c007
 def target_table(preds, targs, targets=TARGETS, kinds=('srcc', 'plcc', 'krcc')) -> pd.DataFrame:

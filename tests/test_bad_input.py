@@ -1046,6 +1046,28 @@ def report_few_photos(tmp_path, request):
     txt = (tmp_path/'r.html').read_text()
     assert rc == 0 and '<h3>Best</h3>' not in txt and 'correlation of the predictions (' not in txt and 'mean predicted correlation of a photo' in txt
 
+# --- issue 14: withheld labels ---
+def labels_empty_score_even_when_allowed(tmp_path, request):
+    d, f = _csv_folder(tmp_path, lambda L: _set(L, 4, 'score', ''))
+    with pytest.raises(AADBLabelError, match='the score is never withheld') as e: read_aadb_labels(d, allow_missing=True)
+    assert f"{f}, line 4" in str(e.value)
+
+def labels_text_in_attribute_when_gaps_allowed(tmp_path, request):
+    "Gaps allowed means empty cells, not anything: a word is still an error naming the line."
+    d, f = _csv_folder(tmp_path, lambda L: _set(L, 5, 'DoF', 'blurry'))
+    with pytest.raises(AADBLabelError, match="'blurry', which is not a number") as e: read_aadb_labels(d, allow_missing=True)
+    assert f"{f}, line 5" in str(e.value)
+
+def labels_txt_form_unlisted_image(tmp_path, request):
+    "Per-attribute files: an image missing from one attribute's file is refused, saying how to accept withheld labels."
+    d = write_txt_form(make_labels(), tmp_path/'labels'); f = d/'imgListTrainRegression_Light.txt'
+    lines = f.read_text().splitlines(True); f.write_text(''.join(lines[1:]))
+    with pytest.raises(AADBLabelError, match='allow_missing=True') as e: read_aadb_labels(d)
+    assert str(f) in str(e.value)
+    got = read_aadb_labels(d, allow_missing=True)
+    assert got.Light.isna().sum() == 1 and got.drop(columns='Light').notna().all().all()
+
+
 CASES = PHOTOS + [
     Check('unreadable_permissions', unreadable_permissions),
     Check('folder_passed_as_a_file', folder_passed_as_a_file),
@@ -1151,7 +1173,19 @@ CASES = PHOTOS + [
     Check('report_odd_names_deleted_files_non_utf8', report_odd_names_deleted_files_non_utf8),
     Check('report_few_photos', report_few_photos),
     # <<< issue 13, outputs, results files, model folders, the report <<<
+    # >>> issue 14: withheld labels, method parameters, a calibration in a model file >>>
+    Check('labels_empty_attribute_cell', label_value_check(3, 'Light', '', 'is empty; if labels were withheld on purpose, read with allow_missing=True')),
+    Check('labels_empty_score_even_when_allowed', labels_empty_score_even_when_allowed),
+    Check('labels_text_in_attribute_when_gaps_allowed', labels_text_in_attribute_when_gaps_allowed),
+    Check('labels_txt_form_unlisted_image', labels_txt_form_unlisted_image),
+    Check('train_param_for_a_method_without_one', _train_case(lambda t: ['--out', t/'m', '--loss', 'mse', '--param', 'lowrank'], "takes no parameter(s) ['param']")),
+    Check('train_rank_zero', _train_case(lambda t: ['--out', t/'m', '--param', 'lowrank', '--rank', '0'], 'rank')),
+    Check('model_config_calibration_wrong_size', _config_case(lambda c: c['loss_params'].update(
+        calibration={'pop_cov': [[1.0]], 'shrink': 0.5, 'scale': [1.0]}), 'calibration')),
+    Check('model_config_calibration_shrink_out_of_range', _config_case(lambda c: c['loss_params'].update(
+        calibration={'pop_cov': np.eye(12).tolist(), 'shrink': 1.5, 'scale': [1.0] * 12}), 'calibration')),
 ]
+
 
 assert len(CASES) >= 30 and len({c.id for c in CASES}) == len(CASES) and len({c.name for c in PHOTOS}) == len(PHOTOS)
 
