@@ -67,14 +67,19 @@ def _test_table(learn, dls, labels, out:Path|None):
     return table
 
 # %% ../nbs/19_train.ipynb #v2t01
-def _calibrate(learn, hl, epochs:int):
+def _calibrate(learn, hl, epochs:int, folds:int=5):
     "The saved model predicts the calibrated Σ: fitted on the validation split, plus out-of-fold training predictions for a head on features."
     import torch
+    if 'calibration' not in learn.aaacov_config['loss_params']: return None
     with learn.no_bar():
-        if hl is None: return calibrate_learner(learn)
-        if 'calibration' not in learn.aaacov_config['loss_params']: return None
-        oof, valid = crossfit_preds(hl, learn.head_lr, epochs), hl.get_preds(dl=hl.dls.valid)
-        return calibrate_learner(learn, preds=(torch.cat([oof[0], valid[0]]), torch.cat([oof[1], valid[1]])))
+        raw, y = learn.get_preds(dl=learn.dls.valid) if hl is None else hl.get_preds(dl=hl.dls.valid)
+        if hl is not None and len(hl.dls.train.dataset) >= 2 * folds:   # a head on features: out-of-fold predictions too
+            oof = crossfit_preds(hl, learn.head_lr, epochs, folds)
+            raw, y = torch.cat([oof[0], raw]), torch.cat([oof[1], y])
+        if len(raw) < 2:
+            print("the covariance is not calibrated: fewer than 2 photos to fit a calibration on", file=sys.stderr)
+            return None
+        return calibrate_learner(learn, preds=(raw, y))
 
 # %% ../nbs/19_train.ipynb #19x009
 def check_train_args(epochs:int, lr, bs:int, size:int, workers:int):

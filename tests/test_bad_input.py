@@ -408,7 +408,7 @@ def predict_model_folder_missing(tmp_path, request):
 
 def predict_model_config_other_m(tmp_path, request):
     d = copy_model(tmp_path/'model', lambda c: c.update(m=11, targets=c['targets'][:11], target_mean=c['target_mean'][:11],
-                                                        target_std=c['target_std'][:11]))
+                                                        target_std=c['target_std'][:11], loss_params={**c['loss_params'], 'calibration': None}))
     with pytest.raises(ModelFileError, match='do not fit the configured model') as e: load_model(d)
     assert str(d) in str(e.value) and 'm=11' in str(e.value)
     rc, err, _ = predict_with_model(tmp_path, d, request)
@@ -458,7 +458,7 @@ def model_weights_empty(tmp_path, request):
 def model_config_other_arch(tmp_path, request):
     "A full saved model (body + head of MobileNetV2) whose config.json says alexnet."
     from safetensors.torch import save_file
-    d = copy_model(tmp_path/'model', lambda c: c.update(body='saved'))
+    d = copy_model(tmp_path/'model', lambda c: c.update(body='saved', loss_params={'param': 'gram'}))   # the saved weights' method
     save_file({k: v.contiguous() for k, v in create_model('mobilenet_v2', 12, 'cov', 'gram', pretrained=False).state_dict().items()},
               str(d/'model.safetensors'))
     model, cfg = load_model(d)                                     # control: the consistent folder loads

@@ -38,7 +38,7 @@ def _csv_with(tmp_path, labels, row, col, value):
     return d
 
 @pytest.mark.parametrize('col,value,msg', [
-    ('Light', '', 'not a number'), ('Light', 'nan', 'NaN or infinite'), ('score', 'inf', 'NaN or infinite'),
+    ('Light', '', 'is empty; if labels were withheld on purpose'), ('Light', 'nan', 'NaN or infinite'), ('score', 'inf', 'NaN or infinite'),
     ('Light', 'high', 'not a number'), ('Light', '1.4', r'Light = 1.4 is outside \[-1, 1\]'),
     ('DoF', '-1.2', r'DoF = -1.2 is outside'), ('score', '1.5', r'score = 1.5 is outside \[0, 1\]'),
     ('score', '-0.1', 'outside'), ('ImageFile', '', 'empty ImageFile')])
