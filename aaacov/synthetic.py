@@ -536,11 +536,12 @@ def noise_ceiling(
     split:str='test', # the split to score
     targets=TARGETS, # the targets to score
 ) -> pd.Series: # SRCC per target
-    "Per target: SRCC between the published (rater-mean) labels and the latent truth on `split`."
+    "Per target: SRCC between the published (rater-mean) labels and the latent truth on `split` (withheld labels left out)."
     from scipy.stats import spearmanr
     lab = labels[labels.split == split].set_index('fname')
     tru = truth.set_index('fname').loc[lab.index]
-    return pd.Series({t: spearmanr(lab[t], tru[t])[0] for t in targets}, name='noise_ceiling')
+    ok = lambda t: lab[t].notna().to_numpy()
+    return pd.Series({t: spearmanr(lab[t][ok(t)], tru[t][ok(t)])[0] for t in targets}, name='noise_ceiling')
 
 # %% ../nbs/05_synthetic.ipynb #v2e02
 def has_dip(
