@@ -91,12 +91,14 @@ def tiny_dls(tmp_path_factory):
 
 @pytest.mark.parametrize('param', ['diag', 'lowrank'])
 def test_cov_learner_builds_and_trains(tiny_dls, param):
+    torch.manual_seed(0)
     learn = cov_learner(tiny_dls, 'mobilenet_v2', loss='cov', param=param, pretrained=False)
     assert learn.model[1].linear.out_features == n_cov_outputs(M, param)
     assert learn.aaacov_config['loss_params'] == {'param': param, 'rank': 2, 'calibration': None}
     before = learn.model[1].linear.weight.detach().clone()
     with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
-    assert all(np.isfinite(v).all() for v in learn.recorder.values[-1])   # loss, SRCCs, mean_sigma
+    vals = dict(zip(learn.recorder.metric_names[1:-1], learn.recorder.values[-1]))
+    assert all(np.isfinite(vals[k]) for k in ('train_loss', 'valid_loss', 'mean_sigma')), vals   # (an SRCC over 3 photos may be NaN)
     cb = next(c for c in learn.cbs if type(c).__name__ == 'CovStatsCallback')
     assert learn.recorder.values[-1][-1] == cb.history[-1]['mean_sigma']   # this epoch's summary, not the previous one's
     assert not torch.equal(before, learn.model[1].linear.weight)
