@@ -7,7 +7,7 @@ Docs: https://aaacov.github.io/aaacov/train.html.md"""
 # %% ../nbs/19_train.ipynb #19x003
 from __future__ import annotations
 import shutil, sys
-from contextlib import nullcontext
+from contextlib import nullcontext, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
@@ -22,7 +22,7 @@ from .outputs import check_output_dir
 from .distributed import world, data_parallel, leave_process_group
 
 # %% auto #0
-__all__ = ['Trained', 'check_train_args', 'train']
+__all__ = ['Trained', 'bars_only_on_a_terminal', 'check_train_args', 'train']
 
 # %% ../nbs/19_train.ipynb #19x005
 @dataclass
@@ -57,6 +57,36 @@ def _fit_end_to_end(learn, epochs, lr, ckpt, state, options, quiet, rank, n_proc
             learn.fit_one_cycle(epochs, lr, start_epoch=start, cbs=cbs)
     if n_proc > 1: leave_process_group()
 
+# %% ../nbs/19_train.ipynb #v2t03
+def _silent_bars():
+    "fastprogress bar classes that draw nothing (the master bar still writes the training table)."
+    import fastprogress.fastprogress as fp
+    class LogBar(fp.ConsoleProgressBar):
+        def __init__(self, gen, total=None, display=True, leave=True, parent=None, master=None, txt_len=60):
+            self.cols, self.length, self.max_len, self.prefix = 100, 40, 0, ''   # no probe `█` printed
+            fp.ProgressBar.__init__(self, gen, total, display, leave, parent, master)
+        def on_update(self, val, text): pass
+        def on_iter_end(self): fp.ProgressBar.on_iter_end(self)
+    class LogMasterBar(fp.ConsoleMasterBar):
+        def __init__(self, gen, total=None, hide_graph=False, order=None, clean_on_interrupt=False, total_time=False):
+            fp.MasterBar.__init__(self, gen, LogBar, total); self.total_time = total_time
+    return LogMasterBar, LogBar
+
+def _tty() -> bool:
+    "Whether standard output is a terminal (not a log, a pipe, or a replaced or closed stream)."
+    try: return sys.stdout.isatty()
+    except (AttributeError, ValueError): return False
+
+@contextmanager
+def bars_only_on_a_terminal():
+    "Within: fastprogress (and fastai's training loop) draw progress bars only when standard output is a terminal."
+    import fastprogress.fastprogress as fp, fastai.callback.progress as fcp
+    if _tty() or fp.IN_NOTEBOOK: yield; return
+    saved = fp.progress_bar, fcp.master_bar, fcp.progress_bar
+    fcp.master_bar, bar = _silent_bars(); fp.progress_bar = fcp.progress_bar = bar
+    try: yield
+    finally: fp.progress_bar, fcp.master_bar, fcp.progress_bar = saved
+
 # %% ../nbs/19_train.ipynb #19x008
 def _test_table(learn, dls, labels, out:Path|None):
     "SRCC/PLCC/KRCC per target on the test split (written to `out/test_scores.csv`), or None without a test split."
@@ -71,7 +101,7 @@ def _calibrate(learn, hl, epochs:int, folds:int=5):
     "The saved model predicts the calibrated Σ: fitted on the validation split, plus out-of-fold training predictions for a head on features."
     import torch
     if 'calibration' not in learn.aaacov_config['loss_params']: return None
-    with learn.no_bar():
+    with learn.no_bar(), (nullcontext() if hl is None else hl.no_bar()):   # no progress bars: a log gets none
         raw, y = learn.get_preds(dl=learn.dls.valid) if hl is None else hl.get_preds(dl=hl.dls.valid)
         if hl is not None and len(hl.dls.train.dataset) >= 2 * folds:   # a head on features: out-of-fold predictions too
             oof = crossfit_preds(hl, learn.head_lr, epochs, folds)
@@ -129,12 +159,13 @@ def train(data,                      # folder with AADB label files (real AADB o
         raise ValueError(f"launched as {n_proc} processes: multi-process training is for --fine-tune / --from-scratch with a "
                          "given --lr (the frozen-body head trains in seconds in one process; a range test per process would disagree).")
     set_seed(seed)   # the same call trains the same model (num_workers=0)
-    labels = match_images(read_aadb_labels(data), images or data)
-    dls = aadb_dataloaders(labels, size=size, bs=bs, standardize=True, num_workers=workers, cache=cache, progress=not quiet)
-    learn = cov_learner(dls, arch, loss=loss, pretrained=not from_scratch, freeze=not end_to_end, loss_params=loss_params)
-    if not end_to_end: hl = fit_head(learn, epochs, lr=lr, show=not quiet, checkpoint=ckpt, checkpoint_info={'options': options})
-    else: _fit_end_to_end(learn, epochs, lr, ckpt, state, options, quiet, proc_rank, n_proc)
-    if proc_rank != 0: return Trained(learn, out, None, labels)   # rank 0 writes the model and the test table
-    if calibrate and (labels.split == 'valid').any(): _calibrate(learn, None if end_to_end else hl, epochs)
-    save_model_folder(learn, out, include_body=include_body)
-    return Trained(learn, out, _test_table(learn, dls, labels, out), labels)
+    with bars_only_on_a_terminal():
+        labels = match_images(read_aadb_labels(data), images or data)
+        dls = aadb_dataloaders(labels, size=size, bs=bs, standardize=True, num_workers=workers, cache=cache, progress=not quiet and _tty())
+        learn = cov_learner(dls, arch, loss=loss, pretrained=not from_scratch, freeze=not end_to_end, loss_params=loss_params)
+        if not end_to_end: hl = fit_head(learn, epochs, lr=lr, show=not quiet, checkpoint=ckpt, checkpoint_info={'options': options})
+        else: _fit_end_to_end(learn, epochs, lr, ckpt, state, options, quiet, proc_rank, n_proc)
+        if proc_rank != 0: return Trained(learn, out, None, labels)   # rank 0 writes the model and the test table
+        if calibrate and (labels.split == 'valid').any(): _calibrate(learn, None if end_to_end else hl, epochs)
+        save_model_folder(learn, out, include_body=include_body)
+        return Trained(learn, out, _test_table(learn, dls, labels, out), labels)

@@ -160,3 +160,10 @@ def test_train_two_processes(tmp_path):
     # without a learning rate every process would run its own range test: refused with the reason
     r = subprocess.run(cmd[:-3] + ['--quiet', '--out', str(tmp_path/'n')], capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode != 0 and 'multi-process training is for --fine-tune' in r.stderr
+
+def test_train_log_has_no_progress_bars(tmp_path):
+    "`aaacov train` into a log (a pipe, not a terminal): its tables, but never a progress bar — the Σ calibration's neither."
+    from aaacov.synthetic import synthetic_dataset
+    r = run('train', synthetic_dataset('tiny', progress=False), '--out', tmp_path/'m', '--epochs', '1', '--size', '32')
+    out = r.stdout + r.stderr
+    assert 'model saved to' in out and '█' not in out and '[0/' not in out, out[-2000:]
