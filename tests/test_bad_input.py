@@ -580,7 +580,8 @@ def train_val_test_leak(tmp_path, request):
     d = write_csv_form(pd.concat([labels, leak], ignore_index=True), tmp_path/'data'); write_images(labels, d/'images')
     seen, real = {}, dl_mod.aadb_dataloaders
     def spy(labels, *a, **k): seen['labels'] = labels.copy(); return real(labels, *a, **k)
-    request.getfixturevalue('monkeypatch').setattr(dl_mod, 'aadb_dataloaders', spy)
+    import aaacov.train as train_mod   # the spy where `train` looks the name up, whichever imported it first
+    for mod in (dl_mod, train_mod): request.getfixturevalue('monkeypatch').setattr(mod, 'aadb_dataloaders', spy)
     with pytest.warns(UserWarning, match=r'Dropped 2 validation image\(s\)'):
         rc, out, err = run_cli(['train', '--data', d, '--out', tmp_path/'model', '--epochs', '1', '--size', '32', '--bs', '4',
                                 '--lr', '1e-3'], request.getfixturevalue('capsys'))
