@@ -6,7 +6,7 @@ Docs: https://aaacov.github.io/aaacov/demo.html.md"""
 
 # %% ../nbs/90_demo.ipynb #c003
 from __future__ import annotations
-import sys, time, warnings
+import time, warnings
 from pathlib import Path
 import pandas as pd
 from fastcore.script import call_parse
@@ -16,6 +16,7 @@ from .dataloaders import aadb_test_dl
 from .backbones import available_pretrained
 from .learner import predict_distribution
 from .train import train as train_model
+from .outputs import on_terminal
 
 # %% auto #0
 __all__ = ['train_demo_model', 'run_demo', 'main']
@@ -75,7 +76,7 @@ def run_demo(out='demo_out', preset:str='small', verbose:bool=True, train:bool=T
     say(stats.round(3).to_string())
     # 2. the synthetic default dataset
     t1 = time.time()
-    path = synthetic_dataset(preset, progress=verbose and sys.stdout.isatty())
+    path = synthetic_dataset(preset, progress=verbose and on_terminal())
     syn = read_aadb_labels(path)
     truth = read_ground_truth(path).set_index('fname').loc[syn.fname].reset_index()
     say(f"synthetic '{preset}' dataset at {path} ({len(syn)} images, ready in {time.time() - t1:.0f}s)")

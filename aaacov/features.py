@@ -101,6 +101,11 @@ def _fixed_train_dl(dls):
     if isinstance(items, pd.DataFrame): return dls.test_dl(items, with_labels=True, bs=dls.bs)
     return dls.train.new(shuffle=False, drop_last=False)
 
+def _pair_dls(xt, yt, xv, yv, bs:int, dev) -> DataLoaders:
+    "DataLoaders of (feature, target) pairs: training shuffled (a last short batch dropped), validation in order."
+    return DataLoaders(DataLoader(list(zip(xt, yt)), bs=bs, shuffle=True, drop_last=len(xt) > bs, device=dev),
+                       DataLoader(list(zip(xv, yv)), bs=bs, device=dev), device=dev)
+
 def feature_dls(learn:Learner, # a learner with a frozen body
                 bs:int=64,      # batch size of the head's training
                 cache_dir=None, # feature cache root (default `$AAACOV_CACHE`); False: no disk cache
@@ -110,9 +115,7 @@ def feature_dls(learn:Learner, # a learner with a frozen body
     dls = learn.dls
     xt, yt = cached_body_features(learn, _fixed_train_dl(dls), cache_dir, progress)
     xv, yv = cached_body_features(learn, dls.valid, cache_dir, progress)
-    dev = dls.device
-    return DataLoaders(DataLoader(list(zip(xt, yt)), bs=bs, shuffle=True, drop_last=len(xt) > bs, device=dev),
-                       DataLoader(list(zip(xv, yv)), bs=bs, device=dev), device=dev)
+    return _pair_dls(xt, yt, xv, yv, bs, dls.device)
 
 # %% ../nbs/14_features.ipynb #4015
 def head_learner(learn:Learner,  # a learner made by `cov_learner`/`aesthetic_learner`
@@ -214,8 +217,7 @@ def crossfit_preds(hl:Learner,    # a head learner (`fit_head`'s return value or
         torch.manual_seed(seed * folds + f)
         head = nn.Linear(hl.model.in_features, hl.model.out_features)
         if meth.init_head is not None: meth.init_head(head, cfg['m'], **cfg['loss_params'])
-        dls = DataLoaders(DataLoader(list(zip(x[tr], y[tr])), bs=bs, shuffle=True, drop_last=len(tr) > bs, device=dev),
-                          DataLoader(list(zip(x[te], y[te])), bs=bs, device=dev), device=dev)
+        dls = _pair_dls(x[tr], y[tr], x[te], y[te], bs, dev)
         dls.train.rng = random.Random(seed * folds + f)   # the fold's shuffling, reproducible
         fl = Learner(dls, head, loss_func=hl.loss_func, opt_func=hl.opt_func, wd=hl.wd, cbs=[NonFiniteLossCallback()])
         with fl.no_bar(), fl.no_logging(): fl.fit_one_cycle(epochs, lr)

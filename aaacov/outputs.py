@@ -6,12 +6,12 @@ Docs: https://aaacov.github.io/aaacov/outputs.html.md"""
 
 # %% ../nbs/00_outputs.ipynb #0o003
 from __future__ import annotations
-import errno, os, tempfile
+import errno, os, sys, tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['OutputError', 'writable_dir', 'same_file', 'check_output_file', 'check_output_dir', 'writing']
+__all__ = ['OutputError', 'writable_dir', 'same_file', 'check_output_file', 'check_output_dir', 'writing', 'on_terminal']
 
 # %% ../nbs/00_outputs.ipynb #0o005
 class OutputError(ValueError):
@@ -81,3 +81,9 @@ def writing(path,              # the file or folder being written
     except OSError as e:
         if e.errno not in _DISK_ERRORS: raise
         raise OutputError(f"writing {path}: {_DISK_ERRORS[e.errno]}; {kept}. Free space or choose another place, then run again.") from None
+
+# %% ../nbs/00_outputs.ipynb #v2o02
+def on_terminal() -> bool: # whether standard output is a terminal
+    "Whether a progress bar has a terminal to go to (standard output), not a log, a pipe, or a replaced or closed stream."
+    try: return sys.stdout.isatty()
+    except (AttributeError, ValueError): return False   # replaced by an object without isatty, or closed

@@ -6,12 +6,12 @@ Docs: https://aaacov.github.io/aaacov/synthetic.html.md"""
 
 # %% ../nbs/05_synthetic.ipynb #c003
 from __future__ import annotations
-import json, os, re, shutil, sys
+import json, os, re, shutil
 from pathlib import Path
 import numpy as np, pandas as pd
 from .data import ATTRIBUTES, TARGETS, LABEL_RANGES
 from .scenes import aadb_label_moments, attribute_strengths, render_scene, SCENE_KINDS
-from .outputs import OutputError, check_output_dir, writing
+from .outputs import OutputError, check_output_dir, writing, on_terminal
 
 # %% auto #0
 __all__ = ['AADB_SPLIT_SIZES', 'PRESETS', 'MECHANISMS', 'CONTENT_CLASSES', 'CONTENT_PROBS', 'CONTENT_FAVOURITES',
@@ -427,11 +427,6 @@ def _complete(dest:Path, m:dict|None, args:dict) -> bool:
     return (m is not None and m['args'] == args and all((dest/f).is_file() for f in m['files'])
             and sum(1 for _ in (dest/'images').glob('*.jpg')) == args['n'])
 
-def _on_terminal() -> bool:
-    "Whether a progress bar has a terminal to go to (fastprogress draws on standard output), not a log or a pipe."
-    try: return sys.stdout.isatty()
-    except (AttributeError, ValueError): return False   # replaced by an object without isatty, or closed
-
 def _move_into_place(tmp:Path, dest:Path, args:dict, replace:bool):
     "Rename the finished `tmp` to `dest`; `replace`: the generator's old dataset there is moved aside first, then deleted."
     if replace:
@@ -489,7 +484,7 @@ def make_aadb_like(
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         with writing(full, kept=f"{dest} is unchanged"):
-            _write_dataset(tmp, n, seed, leak, quality, workers, _on_terminal() if progress is None else progress, args, knobs)
+            _write_dataset(tmp, n, seed, leak, quality, workers, on_terminal() if progress is None else progress, args, knobs)
             _move_into_place(tmp, full, args, replace=m is not None)
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest

@@ -18,7 +18,7 @@ from .learner import cov_learner, calibrate as calibrate_learner
 from .features import fit_head, crossfit_preds
 from .metrics import target_table
 from .modelfiles import save_model_folder, read_checkpoint, load_checkpoint, CheckpointCallback, is_model_folder
-from .outputs import check_output_dir
+from .outputs import check_output_dir, on_terminal
 from .distributed import world, data_parallel, leave_process_group
 
 # %% auto #0
@@ -72,16 +72,11 @@ def _silent_bars():
             fp.MasterBar.__init__(self, gen, LogBar, total); self.total_time = total_time
     return LogMasterBar, LogBar
 
-def _tty() -> bool:
-    "Whether standard output is a terminal (not a log, a pipe, or a replaced or closed stream)."
-    try: return sys.stdout.isatty()
-    except (AttributeError, ValueError): return False
-
 @contextmanager
 def bars_only_on_a_terminal():
     "Within: fastprogress (and fastai's training loop) draw progress bars only when standard output is a terminal."
     import fastprogress.fastprogress as fp, fastai.callback.progress as fcp
-    if _tty() or fp.IN_NOTEBOOK: yield; return
+    if on_terminal() or fp.IN_NOTEBOOK: yield; return
     saved = fp.progress_bar, fcp.master_bar, fcp.progress_bar
     fcp.master_bar, bar = _silent_bars(); fp.progress_bar = fcp.progress_bar = bar
     try: yield
@@ -161,7 +156,7 @@ def train(data,                      # folder with AADB label files (real AADB o
     set_seed(seed)   # the same call trains the same model (num_workers=0)
     with bars_only_on_a_terminal():
         labels = match_images(read_aadb_labels(data), images or data)
-        dls = aadb_dataloaders(labels, size=size, bs=bs, standardize=True, num_workers=workers, cache=cache, progress=not quiet and _tty())
+        dls = aadb_dataloaders(labels, size=size, bs=bs, standardize=True, num_workers=workers, cache=cache, progress=not quiet and on_terminal())
         learn = cov_learner(dls, arch, loss=loss, pretrained=not from_scratch, freeze=not end_to_end, loss_params=loss_params)
         if not end_to_end: hl = fit_head(learn, epochs, lr=lr, show=not quiet, checkpoint=ckpt, checkpoint_info={'options': options})
         else: _fit_end_to_end(learn, epochs, lr, ckpt, state, options, quiet, proc_rank, n_proc)
