@@ -1,4 +1,4 @@
-"""Readers for the AVA dataset's `AVA.txt`, its standard test list and its style lists.
+"""Readers for the AVA dataset's `AVA.txt`, its standard test list and its style lists; a labels table and fastai `DataLoaders` that learn its rating distributions.
 
 Docs: https://aaacov.github.io/aaacov/ava.html.md"""
 
@@ -6,13 +6,13 @@ Docs: https://aaacov.github.io/aaacov/ava.html.md"""
 
 # %% ../nbs/02_ava.ipynb #c003
 from __future__ import annotations
-import warnings
+import os, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 
 # %% auto #0
 __all__ = ['AVA_STYLES', 'RATING_COLS', 'PROB_COLS', 'AVAFormatError', 'read_ava', 'read_ava_ids', 'ava_split', 'read_ava_styles',
-           'read_ava_style_multilab']
+           'read_ava_style_multilab', 'ava_labels', 'ava_dataloaders']
 
 # %% ../nbs/02_ava.ipynb #c005
 AVA_STYLES = ['Complementary_Colors', 'Duotones', 'HDR', 'Image_Grain', 'Light_On_White', 'Long_Exposure', 'Macro',
@@ -115,3 +115,62 @@ def read_ava_style_multilab(
         n = rows[int(np.argmax(~np.isin(flags, (0, 1)).all(1)))][0]
         raise AVAFormatError(f"{multilab}, line {n}: style flags must be 0 or 1.")
     return pd.concat([pd.DataFrame({'image_id': ids}), pd.DataFrame(flags, columns=AVA_STYLES)], axis=1)
+
+# %% ../nbs/02_ava.ipynb #e002
+def _ava_files(folder, test_list=None) -> tuple:
+    "(AVA.txt, test list) of an AVA folder: `folder/AVA.txt` or `folder/AVA_dataset/AVA.txt`; the list beside it, or `test_list`."
+    folder = Path(folder)
+    where = "Pass the folder of the AVA download (it holds AVA_dataset/AVA.txt) or a synthetic dataset's ava/ folder (aaacov.synthetic.synthetic_ava)."
+    if folder.is_file(): ava_txt = folder                                  # AVA.txt itself
+    elif not folder.is_dir(): raise FileNotFoundError(f"{folder}: no such folder. {where}")
+    else:
+        ava_txt = next((f for f in (folder/'AVA.txt', folder/'AVA_dataset'/'AVA.txt') if f.is_file()), None)
+        if ava_txt is None: raise FileNotFoundError(f"{folder}: no AVA.txt in it or in {folder/'AVA_dataset'}. {where}")
+    test = ava_txt.parent/'aesthetics_image_lists'/'generic_test.jpgl' if test_list is None else Path(test_list)
+    if not test.is_file():
+        raise FileNotFoundError(f"{test}: no such file (the test list: one image id per line). " +
+                                ("Check the path given as test_list=." if test_list is not None else
+                                 "Put the download's aesthetics_image_lists/generic_test.jpgl beside AVA.txt, or pass test_list=."))
+    return ava_txt, test
+
+# %% ../nbs/02_ava.ipynb #e004
+def ava_labels(
+    folder,                 # AVA's folder: holds `AVA.txt` or `AVA_dataset/AVA.txt` (or the path of `AVA.txt` itself)
+    valid_frac:float=0.05,  # share of the training images set aside as `valid` (at least one)
+    seed:int=0,             # seed of that draw: the same AVA.txt and seed, the same split
+    test_list=None,         # the test split's ids (a `.jpgl` file); default: `aesthetics_image_lists/generic_test.jpgl` beside AVA.txt
+) -> pd.DataFrame:          # fname, image_id, split, then `read_ava`'s columns (r1..r10, tags, n_votes, p1..p10, mean, std)
+    "AVA as a labels table for `aadb_dataloaders`: `fname` = `<image id>.jpg`, split test (the list) / train / valid (carved from train)."
+    if not 0 < valid_frac < 1: raise ValueError(f"valid_frac must be a fraction in (0, 1), not {valid_frac}.")
+    ava_txt, test = _ava_files(folder, test_list)
+    ava, ids = read_ava(ava_txt), read_ava_ids(test)
+    if not ava.image_id.isin(ids).any():
+        raise AVAFormatError(f"{test} shares no image id with {ava_txt}: it is not the test list of this AVA.txt. Pass the right one (test_list=).")
+    df = ava_split(ava, ids)
+    train = np.sort(df.image_id[df.split == 'train'].to_numpy())        # by id: the draw does not depend on the file's order
+    if len(train) < 2:
+        raise AVAFormatError(f"{ava_txt}: only {len(train)} image(s) are not in the test list {test}; training needs two at least (one to validate on).")
+    valid = np.random.default_rng(seed).choice(train, min(max(1, round(valid_frac * len(train))), len(train) - 1), replace=False)
+    df.loc[df.image_id.isin(valid), 'split'] = 'valid'
+    df.insert(0, 'fname', df.image_id.astype(str) + '.jpg')
+    return df[['fname', 'image_id', 'split', *[c for c in df.columns if c not in ('fname', 'image_id', 'split')]]]
+
+# %% ../nbs/02_ava.ipynb #e008
+def ava_dataloaders(
+    labels,              # `ava_labels`' table, or an AVA folder (then `ava_labels(labels)`)
+    root=None,           # folder to find the images in, recursively (`match_images`); for a folder `labels`, default: that folder
+    targets=PROB_COLS,   # the targets, raw: the rating distribution p1..p10 (default), or other columns, e.g. ['mean']
+    size=224,            # image side, or (h, w)
+    bs:int=32,           # batch size
+    **kwargs,            # passed on to `aadb_dataloaders` (num_workers, cache, progress, flip, ...)
+):                       # fastai `DataLoaders` (train / valid); `dls.targets` names the targets
+    "fastai `DataLoaders` of AVA-format labels (`ava_labels`), targets raw (p1..p10 by default): `aadb_dataloaders` with standardize=False."
+    from aaacov.dataloaders import aadb_dataloaders
+    if isinstance(labels, (str, os.PathLike)):
+        folder = Path(labels)
+        labels = ava_labels(folder)
+        if root is None: root = folder.parent if folder.is_file() else folder
+    targets = list(targets)
+    dls = aadb_dataloaders(labels, root, targets=targets, size=size, bs=bs, standardize=False, **kwargs)
+    dls.targets = targets
+    return dls

@@ -34,7 +34,7 @@ def _cmd_synth(a):
     make_aadb_like(dest, preset=a.preset, n=a.n, seed=a.seed, overwrite=a.overwrite, progress=False if a.quiet else None,   # bars only on a terminal
                    missing=a.missing, **knobs)
     off = [f"no {k}" for k, on in knobs.items() if not on] + ([f"missing {a.missing:g}"] if a.missing else [])
-    print(f"synthetic AADB-format dataset ({', '.join([a.preset, f'seed {a.seed}', *off])}) in {dest}")
+    print(f"synthetic AADB-format dataset ({', '.join([a.preset, f'seed {a.seed}', *off])}) in {dest}, its AVA-format copy in {Path(dest)/'ava'}")
     return 0
 
 def _cmd_demo(a):
@@ -46,7 +46,7 @@ def _cmd_train(a):
     from aaacov.train import train
     data = a.data or a.data_opt
     if data is None: raise ValueError("give the labels folder: aaacov train DATA --out MODEL")
-    t = train(data, a.out, images=a.images, arch=a.arch, loss=a.loss, param=a.param, rank=a.rank, calibrate=not a.no_calibrate,
+    t = train(data, a.out, images=a.images, arch=a.arch, loss=a.loss, param=a.param, rank=a.rank, labels=a.labels, calibrate=not a.no_calibrate,
               epochs=a.epochs, lr=a.lr, size=a.size, bs=a.bs,
               fine_tune=a.fine_tune, from_scratch=a.from_scratch, seed=a.seed, workers=a.workers, cache=not a.no_cache,
               restart=a.restart, quiet=a.quiet)
@@ -58,7 +58,8 @@ def _cmd_train(a):
 def _predict_args(s):
     s.add_argument('paths', nargs='+', help='image files and/or folders')
     s.add_argument('--model', help='model folder (from `aaacov train`); default: the packaged synthetic-data model')
-    s.add_argument('--out', default='results.csv', help='CSV to write or resume (default: results.csv)')
+    s.add_argument('--out', default='results.csv', help='CSV to write or resume (default: results.csv): file, status, each output, its sigma; '
+                                                        'a rating-distribution model adds p_1..p_M')
     s.add_argument('--report', help='also write a self-contained HTML report here')
     s.add_argument('--bs', type=int, default=16, help='batch size')
     s.add_argument('--workers', type=int, default=None, help='decoding worker processes (default: 0 on <= 2 cores, else cores - 2, at most 4)')
@@ -66,7 +67,8 @@ def _predict_args(s):
 
 def _train_args(s):
     from aaacov.methods import METHODS
-    s.add_argument('data', nargs='?', help='folder with AADB label files (real AADB or `aaacov synth` output)')
+    s.add_argument('data', nargs='?', help='folder with AADB label files (real AADB or `aaacov synth` output), or an AVA-format folder '
+                                           '(AVA.txt + aesthetics_image_lists/generic_test.jpgl; `aaacov synth` writes one in ava/)')
     s.add_argument('--data', dest='data_opt', help=argparse.SUPPRESS)   # the older spelling
     s.add_argument('--images', help='image root (default: the data folder)')
     s.add_argument('--out', required=True, help='model folder to write')
@@ -76,6 +78,9 @@ def _train_args(s):
     s.add_argument('--param', choices=PARAMS, help="the covariance's parameterisation (--loss cov; default gram): lowrank = diagonal + rank-r per-photo precision")
     s.add_argument('--rank', type=int, help='rank r of --param lowrank (default 2)')
     s.add_argument('--no-calibrate', action='store_true', help="do not fit the covariance's post-hoc calibration on the validation split")
+    from aaacov.unified import LABEL_TYPES
+    s.add_argument('--labels', choices=LABEL_TYPES, help="label type of --loss ce/emd/huber/pmse (Zeng et al.; default: gaussian_mv for ce, "
+                                                         "rsd for the others on AVA-format data, score on AADB's score)")
     s.add_argument('--epochs', type=int, default=10); s.add_argument('--lr', type=float, default=None, help='default: LR range test')
     s.add_argument('--size', type=int, default=224); s.add_argument('--bs', type=int, default=32)
     s.add_argument('--fine-tune', action='store_true', help='train end to end (GPU) instead of the frozen-body head')
@@ -115,8 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='aaacov', description="Image aesthetic attribute assessment: score, 11 attributes and their uncertainty.")
     sub = p.add_subparsers(dest='command', required=True)
     for name, add, doc in [('predict', _predict_args, 'score photos (files or folders, recursive) into a CSV, one row per file'),
-                           ('train', _train_args, 'train on an AADB-format folder (real AADB or `aaacov synth` output)'),
-                           ('synth', _synth_args, 'write a synthetic AADB-format dataset with known ground truth'),
+                           ('train', _train_args, 'train on an AADB- or AVA-format folder (real data or `aaacov synth` output)'),
+                           ('synth', _synth_args, 'write a synthetic AADB-format dataset with known ground truth (and its AVA-format copy in ava/)'),
                            ('demo', _demo_args, 'what `make demo` runs')]:
         s = sub.add_parser(name, help=doc); add(s)
         if name != 'demo': s.add_argument('--quiet', action='store_true')

@@ -256,7 +256,7 @@ class DecodedTargets(TitledTuple):
 class TargetsSetup(DisplayedTransform):
     "Turn a row's target values into a float `TensorTargets`; decode to a `DecodedTargets` tuple."
     def __init__(self, names): store_attr()
-    def encodes(self, o): return TensorTargets(torch.tensor(np.asarray(list(o), dtype=np.float32)))
+    def encodes(self, o): return TensorTargets(torch.tensor(np.atleast_1d(np.asarray(o if np.isscalar(o) else list(o), dtype=np.float32))))   # one target: a scalar
     def decodes(self, o:TensorTargets):
         d = DecodedTargets(float(v) for v in o.reshape(-1))
         d.names = list(self.names)
@@ -333,6 +333,18 @@ def _check_table(labels:pd.DataFrame, targets) -> None:
     if unknown: raise ValueError(f"target(s) {unknown} are not columns of the labels ({list(labels.columns)}).")
     validate_labels(labels, targets=list(targets))
 
+# %% ../nbs/01_dataloaders.ipynb #u01m01
+def _masked_stats(labels:pd.DataFrame, targets:list, standardize) -> tuple|None:
+    "(mean, std) for `StandardizeTargets`: all targets (True), none (False: None), or those a per-target mask marks (others 0, 1)."
+    if isinstance(standardize, (bool, np.bool_)): return target_stats(labels, targets) if standardize else None
+    mask = np.asarray(list(standardize), dtype=bool)
+    if len(mask) != len(targets): raise ValueError(f"standardize has {len(mask)} flags for {len(targets)} targets")
+    if not mask.any(): return None
+    mean, std = np.zeros(len(targets), np.float32), np.ones(len(targets), np.float32)
+    sub = [t for t, k in zip(targets, mask) if k]
+    mean[mask], std[mask] = target_stats(labels, sub)
+    return mean, std
+
 # %% ../nbs/01_dataloaders.ipynb #d032
 def aadb_dataloaders(
     labels:pd.DataFrame,                   # Labels with `split` (and `path`, unless `root` is given)
@@ -340,7 +352,7 @@ def aadb_dataloaders(
     targets=TARGETS,                       # The targets to learn, in the vector's order
     size=224,                              # Image side, or (h, w)
     bs:int=32,                             # Batch size
-    standardize:bool=False,                # Standardise the targets with the training split's mean and std?
+    standardize:bool|list=False,           # Standardise the targets with the training split's mean and std? (or one bool per target)
     flip:bool=True,                        # Random horizontal flips in training?
     num_workers:int|None=None,             # DataLoader workers (None: fastai's default)
     cache:bool|str|Path|ImageCache=True,   # Pre-resized images: True (default folder), a folder, an `ImageCache`; False: none
@@ -354,7 +366,7 @@ def aadb_dataloaders(
     for s in ('train', 'valid'):
         if not (labels.split == s).any():
             raise ValueError(f"no `{s}` rows in the labels (splits present: {sorted(labels.split.unique())}).")
-    stats = target_stats(labels, targets) if standardize else None
+    stats = _masked_stats(labels, targets, standardize)
     items = labels[labels.split.isin(['train', 'valid'])].reset_index(drop=True)
     if num_workers is not None: kwargs['num_workers'] = num_workers
     if cache is True or isinstance(cache, (str, Path)): cache = ImageCache(size, None if cache is True else cache)

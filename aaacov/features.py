@@ -17,7 +17,7 @@ from fastai.vision.augment import Normalize
 from .dataloaders import target_norm, target_std, default_cache_dir, file_stamp, TensorTargets, CachedPhoto
 from .metrics import target_table
 from .callbacks import NonFiniteLossCallback, NonFiniteLossError
-from .methods import get_method
+from .methods import get_method, outputs_vs_truth, output_names
 from .modelfiles import CheckpointCallback, read_checkpoint, load_checkpoint, _resize_size, _resize_tfm
 
 # %% auto #0
@@ -135,8 +135,10 @@ def head_learner(learn:Learner,  # a learner made by `cov_learner`/`aesthetic_le
 
 # %% ../nbs/14_features.ipynb #4016
 def _val_srcc(hl):
+    "Mean validation SRCC of the decoded outputs against their truth (rank correlations: standardised units do as well)."
     p, y = hl.get_preds(dl=hl.dls.valid)
-    return float(np.nanmean(target_table(p, y, hl.aaacov_config['targets'], kinds=('srcc',))['SRCC'].iloc[:-1]))
+    cfg = hl.aaacov_config; mu, t = outputs_vs_truth(p, y, cfg)
+    return float(np.nanmean(target_table(mu, t, output_names(cfg), kinds=('srcc',))['SRCC'].iloc[:-1]))
 
 def pick_lr(hl:Learner, # any aaacov learner: a head learner (`head_learner`) or a whole model
                  epochs:int, # epochs of each trial fit

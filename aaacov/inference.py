@@ -12,13 +12,13 @@ import numpy as np, torch
 from .data import walk_images
 from .backbones import Pixels
 from .models import cam_maps
-from .methods import to_label_units
+from .methods import to_label_units, output_names, get_method, config_params
 from .modelfiles import load_model_folder
 from .outputs import OutputError, check_output_file, writing
 
 # %% auto #0
-__all__ = ['RESULTS_FORMAT', 'iter_inputs', 'default_model_dir', 'fold_batchnorm', 'Predictor', 'csv_key', 'key_path',
-           'results_record', 'model_digest', 'open_results', 'predict_files']
+__all__ = ['RESULTS_FORMAT', 'iter_inputs', 'default_model_dir', 'fold_batchnorm', 'output_jacobian', 'Predictor', 'csv_key',
+           'key_path', 'results_record', 'model_digest', 'open_results', 'results_header', 'predict_files']
 
 # %% ../nbs/16_inference.ipynb #16x006
 def iter_inputs(paths, # files and/or folders
@@ -47,9 +47,26 @@ def fold_batchnorm(model:torch.nn.Module) -> torch.nn.Module:
                 seq._modules[a], seq._modules[b] = fuse_conv_bn_eval(conv, bn), torch.nn.Identity()
     return model
 
+# %% ../nbs/16_inference.ipynb #16u001
+def output_jacobian(raw,           # one photo's raw model outputs (n_out numbers)
+                    cfg:dict,      # the model's config (`loss`, `m`, the method's parameters)
+                    mean=None,     # per-target mean the labels were standardised with (None: raw labels)
+                    std=None,      # per-target std the labels were standardised with
+                    h:float=1e-5,  # the central-difference step on each raw output
+                   ) -> np.ndarray: # len(output_names(cfg)) x n_out
+    "∂ decoded `mu` / ∂ raw outputs at `raw`, by central differences through the method's decoder (float64)."
+    meth, m = get_method(cfg['loss']), cfg['m']
+    mean = np.zeros(m) if mean is None else np.asarray(mean, dtype=np.float64)
+    std = np.ones(m) if std is None else np.asarray(std, dtype=np.float64)
+    r = torch.as_tensor(np.asarray(raw, dtype=np.float64)).reshape(1, -1)
+    step = torch.eye(r.shape[1], dtype=torch.float64) * h
+    mu = np.asarray(meth.decode(torch.cat([r + step, r - step]), m, mean, std, **meth.params(**config_params(cfg)))['mu'])
+    return ((mu[:r.shape[1]] - mu[r.shape[1]:]) / (2 * h)).T
+
 # %% ../nbs/16_inference.ipynb #16x014
 class Predictor:
     "A saved model folder ready for inference: the model's own `Pixels`, forward, the method's decoding to label units."
+    # `outputs`: names of the decoded `mu` columns (`output_names`); `ratings`: the rating values of a predicted distribution, or None
     def __init__(self, model_dir, device=None, channels_last:bool=True):
         self.model, self.cfg = load_model_folder(model_dir)
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
@@ -61,6 +78,9 @@ class Predictor:
         m = self.cfg['m']
         self.t_mean = np.asarray(self.cfg.get('target_mean') or np.zeros(m), dtype=np.float64)
         self.t_std = np.asarray(self.cfg.get('target_std') or np.ones(m), dtype=np.float64)
+        meth = get_method(self.cfg['loss'])
+        probe = to_label_units(torch.zeros(1, meth.n_out(m, **meth.params(**config_params(self.cfg)))), self.cfg, self.t_mean, self.t_std)
+        self.outputs, self.ratings = output_names(self.cfg), probe.get('ratings')   # which columns the decoder fills
 
     def tensor(self, im) -> torch.Tensor:
         "One PIL image (or path) -> the normalised 3 x H x W input."
@@ -76,10 +96,17 @@ class Predictor:
         with torch.inference_mode(): raw = self.model(x).float().cpu()
         return to_label_units(raw, self.cfg, self.t_mean, self.t_std)
 
-    def maps(self, im, rows) -> np.ndarray:
-        "Class-activation maps (label units, the image's resolution) of output rows `rows` for one PIL image (pooled heads)."
-        up = cam_maps(self.model, self.tensor(im)[None].to(self.device), rows, (im.height, im.width))
-        return up.cpu().numpy() * self.t_std[list(rows)][:, None, None]
+    def maps(self, im, rows, chunk:int=16) -> np.ndarray:
+        "Class-activation maps (label units, the image's resolution) of decoded outputs `rows` (indices into `outputs`) for one PIL image."
+        x, size, rows = self.tensor(im)[None].to(self.device), (im.height, im.width), list(rows)
+        if not rows: return np.zeros((0, *size))
+        if get_method(self.cfg['loss']).outputs is None:   # the outputs are the head's first rows, linear in label units
+            return cam_maps(self.model, x, rows, size).cpu().numpy() * self.t_std[rows][:, None, None]
+        with torch.inference_mode(): raw = self.model(x).double().cpu()[0]
+        J, out = output_jacobian(raw, self.cfg, self.t_mean, self.t_std)[rows], np.zeros((len(rows), *size))
+        for s in range(0, J.shape[1], chunk):   # the linearised output's map, `chunk` head rows at a time (memory)
+            out += np.einsum('kn,nhw->khw', J[:, s:s + chunk], cam_maps(self.model, x, range(s, min(s + chunk, J.shape[1])), size).cpu().numpy())
+        return out
 
 # %% ../nbs/16_inference.ipynb #16x018
 def _is_escaped_byte(ch) -> bool: return '\udc80' <= ch <= '\udcff'   # os.fsdecode's surrogateescape of an undecodable byte
@@ -180,6 +207,13 @@ def open_results(out, header:list, record:dict) -> tuple:
         tmp = results_record(out).with_suffix('.tmp'); tmp.write_text(json.dumps(record)); tmp.replace(results_record(out))
     return out, set()
 
+# %% ../nbs/16_inference.ipynb #16u004
+def results_header(outputs:list,          # names of the decoded values (`output_names`, `Predictor.outputs`)
+                   ratings:list|None=None, # the rating values of a predicted distribution (`Predictor.ratings`); None: none
+                  ) -> list:
+    "The columns of a results CSV: file, status, every output, its sigma, and `p_<rating>` for each rating of a distribution."
+    return ['file', 'status'] + list(outputs) + [f"sigma_{t}" for t in outputs] + [f"p_{r:g}" for r in (ratings or [])]
+
 # %% ../nbs/16_inference.ipynb #16x026
 def _default_workers() -> int:
     "Decoding worker processes: 0 on <= 2 cores (a worker only competes with the model's threads: bench/inference.py 0.98x)."
@@ -187,19 +221,21 @@ def _default_workers() -> int:
     return 0 if cores <= 2 else min(4, cores - 2)
 
 def _result_rows(pred:Predictor, good:list) -> list:
-    "CSV rows of decoded photos: key, 'ok', every target's value, every target's sigma (empty where the method has none)."
-    res, n = pred.batch(torch.stack([x for _, x in good])), pred.cfg['m']
+    "CSV rows of decoded photos: key, 'ok', every output's value, its sigma (empty where the method has none), a distribution's probabilities."
+    res, n = pred.batch(torch.stack([x for _, x in good])), len(pred.outputs)
     sig = res['sigma'] if res.get('sigma') is not None else [[None] * n] * len(good)
-    return [[key, 'ok'] + [f"{v:.5f}" for v in res['mu'][k]] + ['' if v is None else f"{v:.5f}" for v in sig[k]]
+    dist = res['dist'] if pred.ratings else [[]] * len(good)
+    fmt = lambda v: '' if v is None else f"{v:.5f}"
+    return [[key, 'ok'] + [f"{v:.5f}" for v in res['mu'][k]] + [fmt(v) for v in sig[k]] + [fmt(v) for v in dist[k]]
             for k, (key, _) in enumerate(good)]
 
-def _write_batch(w, batch, done, counts, pred, n_targets):
+def _write_batch(w, batch, done, counts, pred, n_values):
     "Write one decoded batch's rows (skips first), updating `done` and `counts`."
     good = []
     for key, x, err in batch:
         if key in done: counts['already'] += x is None and err is None; continue
         done.add(key)
-        if x is None: w.writerow([key, f"skipped: {err}"] + [''] * (2 * n_targets)); counts['skipped'] += 1
+        if x is None: w.writerow([key, f"skipped: {err}"] + [''] * n_values); counts['skipped'] += 1
         else: good.append((key, x))
     if good: w.writerows(_result_rows(pred, good)); counts['ok'] += len(good)
 
@@ -214,8 +250,7 @@ def predict_files(paths,                    # image files and/or folders (walked
     "Score every input into CSV `out` (one row per file, appended batch by batch; files already in `out` are skipped)."
     from fastprogress.fastprogress import progress_bar
     pred = Predictor(model_dir)   # the model folder is checked whole before anything is written
-    targets = pred.cfg['targets']
-    header = ['file', 'status'] + targets + [f"sigma_{t}" for t in targets]
+    header = results_header(pred.outputs, pred.ratings)
     record = {'tool': 'aaacov predict', 'format': RESULTS_FORMAT, 'model': model_digest(model_dir),
               'model_dir': _text(os.path.abspath(model_dir)), 'columns': header}
     out, done = open_results(out, header, record)
@@ -232,7 +267,7 @@ def predict_files(paths,                    # image files and/or folders (walked
         bar = progress_bar(range(max(n_files, 1)), leave=False) if progress else None   # counts files; never caps the loop
         if bar is not None: bar.update(0)
         for batch in stream:
-            _write_batch(w, batch, done, counts, pred, len(targets))
+            _write_batch(w, batch, done, counts, pred, len(header) - 2)
             f.flush()   # every batch is on disk: an interrupted run resumes after it
             if bar is not None: bar.update(min(n_files, sum(counts.values())))
     if bar is not None: bar.on_iter_end()

@@ -22,7 +22,7 @@ from .models import AestheticModel, PooledHead, aesthetic_splitter
 from .metrics import target_table
 from .dataloaders import target_norm, target_std, decode_targets
 from .callbacks import NonFiniteLossCallback
-from .methods import get_method, method_model, to_label_units
+from .methods import get_method, method_model, to_label_units, outputs_vs_truth, output_names
 
 # %% auto #0
 __all__ = ['aesthetic_learner', 'add_normalize', 'cov_learner', 'synth_learner', 'predict_distribution', 'evaluate', 'calibrate',
@@ -95,20 +95,23 @@ def synth_learner(loss:str='cov', # a registered method
                   bs:int=16,       # batch size
                   seed:int=0,      # random seed of the data and the model
                   **kwargs) -> Learner:
-    "A tiny `aesthetic_learner` on random images with linearly learnable targets (for tests)."
+    "A tiny `aesthetic_learner` on random images with linearly learnable targets (distribution methods: m rating proportions) for tests."
     g = torch.Generator().manual_seed(seed); torch.manual_seed(seed)
-    targets = TARGETS[:m - 1] + ['score']
+    meth = get_method(loss); p = meth.params(**kwargs.get('loss_params', {}))
+    values = [] if meth.standardize is False else TARGETS[:m - 1] + ['score']   # values to regress
+    bins = m if meth.standardize is False else p.get('bins', 0)                 # rating proportions (Zeng et al.'s methods, joint)
+    targets = values + [f"p{i}" for i in range(1, bins + 1)]
     w = torch.randn(3, m, generator=g)
     def ds(k):
         x = torch.randn(k, 3, size, size, generator=g)
         y = x.mean((2, 3)) @ w * 3 + 0.1 * torch.randn(k, m, generator=g)
-        return list(zip(x, y))
+        d = torch.softmax(-(torch.arange(1., bins + 1) - (bins + 1) / 2 - y[:, -1:] * (bins / 4)) ** 2 / 2, 1)   # mean follows the last value
+        return list(zip(x, torch.cat([y[:, :len(values)], d], 1)))
     dls = DataLoaders(DataLoader(ds(n), bs=bs, shuffle=True, drop_last=True), DataLoader(ds(n // 4), bs=bs))
     dls.targets = targets
-    meth = get_method(loss)
     body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
-    model = AestheticModel(body, PooledHead(8, meth.n_out(m, **meth.params(**kwargs.get('loss_params', {})))))
-    if meth.init_head is not None: meth.init_head(model[1].linear, m, **meth.params(**kwargs.get('loss_params', {})))
+    model = AestheticModel(body, PooledHead(8, meth.n_out(len(targets), **p)))
+    if meth.init_head is not None: meth.init_head(model[1].linear, len(targets), **p)
     return aesthetic_learner(dls, model, loss, **kwargs)
 
 # %% ../nbs/12_learner.ipynb #2014
@@ -127,9 +130,11 @@ def evaluate(learn:Learner, # a learner made by `cov_learner`/`aesthetic_learner
              dl=None,        # DataLoader to evaluate (default: validation)
              kinds=('srcc', 'plcc', 'krcc'), # correlations to report (`aaacov.metrics`)
             ) -> pd.DataFrame:
-    "SRCC / PLCC / KRCC per target (and their average) on `dl` (default: the validation set)."
+    "SRCC / PLCC / KRCC per decoded output (the targets, or e.g. the mean score of a distribution method) and their average on `dl`."
     preds, targs = learn.get_preds(dl=dl)
-    return target_table(preds, targs, learn.aaacov_config['targets'], kinds=kinds)
+    norm, cfg = target_norm(learn.dls), learn.aaacov_config
+    mu, truth = outputs_vs_truth(preds, targs, cfg, *((None, None) if norm is None else (norm.mean.numpy(), norm.std.numpy())))
+    return target_table(mu, truth, output_names(cfg), kinds=kinds)
 
 # %% ../nbs/12_learner.ipynb #v2l02
 def calibrate(learn:Learner, # a learner of a method with a `calibration` parameter (the covariance method)

@@ -20,7 +20,8 @@ from .callbacks import CovStatsCallback
 
 # %% auto #0
 __all__ = ['METHODS', 'MALU_WEIGHTS', 'srcc_metrics', 'Method', 'register_method', 'get_method', 'config_params', 'method_model',
-           'to_label_units', 'decode_mean', 'init_cov_head', 'decode_cov']
+           'to_label_units', 'decode_mean', 'output_names', 'outputs_vs_truth', 'standardize_mask', 'init_cov_head',
+           'decode_cov']
 
 # %% ../nbs/11_methods.ipynb #t006
 def srcc_metrics(targets:list, cbs:list=(), **params) -> list:
@@ -44,6 +45,10 @@ class Method:
     defaults: dict = field(default_factory=dict)   # the method's parameters and their defaults (JSON values)
     model: dict = field(default_factory=dict)      # default model options (e.g. `multiblock=True`)
     check: Callable|None = None                # (**params) -> None: a `ValueError` for a bad parameter value
+    outputs: Callable|None = None              # (targets, **params) -> names of the decoded `mu` columns (None: the targets)
+    truth: Callable|None = None                # (labels n x m in label units, **params) -> the truth of the outputs (None: the labels)
+    standardize: bool|Callable = True          # standardise the targets? False: raw labels (e.g. rating distributions); or targets -> one bool each
+    data: Callable|None = None                 # (labels, form 'aadb'/'ava', folder) -> (labels, targets) it learns (None: the usual targets)
 
     def params(self, **given) -> dict:
         "The defaults updated with `given` (None values ignored), checked; unknown parameter names are refused."
@@ -103,6 +108,33 @@ def decode_mean(raw, m:int, mean, std, **params) -> dict:
 
 register_method(Method('mse', 'joint regression with the squared error (one output per target)',
                        n_out=lambda m, **p: m, loss=lambda targets, **p: MSELossFlat(), decode=decode_mean))
+
+# %% ../nbs/11_methods.ipynb #u1m02
+def output_names(cfg:dict) -> list:
+    "Names of the decoded `mu` columns of a model with config `cfg` (the targets unless the method names its outputs)."
+    meth = get_method(cfg['loss'])
+    return list(cfg['targets']) if meth.outputs is None else list(meth.outputs(list(cfg['targets']), **meth.params(**config_params(cfg))))
+
+# %% ../nbs/11_methods.ipynb #u1m03
+def outputs_vs_truth(raw,           # raw model outputs (n x n_out)
+                     targs,         # the labels in the DataLoaders' units (n x m)
+                     cfg:dict,      # the learner's or model file's config
+                     mean=None,     # per-target mean the DataLoaders standardised with (None: raw labels)
+                     std=None,      # per-target std the DataLoaders standardised with
+                    ) -> tuple:     # (decoded mu n x k, truth n x k), both in label units
+    "Predictions and labels on the same footing: the decoded `mu` and the method's truth of each output."
+    meth = get_method(cfg['loss']); p = meth.params(**config_params(cfg))
+    y = torch.as_tensor(targs).double().numpy()
+    if std is not None: y = y * np.asarray(std, dtype=np.float64) + np.asarray(mean, dtype=np.float64)
+    mu = to_label_units(raw, cfg, mean, std)['mu']
+    return mu, (y if meth.truth is None else np.asarray(meth.truth(y, **p), dtype=np.float64).reshape(len(y), -1))
+
+# %% ../nbs/11_methods.ipynb #u1m07
+def standardize_mask(meth:Method, # a registered method
+                     targets,     # the target columns
+                    ) -> bool|list: # for `aadb_dataloaders(standardize=...)`
+    "Which of `targets` method `meth` learns standardised: True / False for all, or one bool per target."
+    return list(meth.standardize(list(targets))) if callable(meth.standardize) else bool(meth.standardize)
 
 # %% ../nbs/11_methods.ipynb #t021
 MALU_WEIGHTS = {**{a: 0.5 for a in TARGETS}, 'score': 1.0, 'MotionBlur': 0.0, 'Repetition': 0.0, 'Symmetry': 0.0}
@@ -167,3 +199,6 @@ register_method(Method('cov', 'AAACov: mean and per-image covariance of all targ
                        decode=decode_cov, init_head=init_cov_head, defaults={'param': 'gram', 'rank': 2, 'calibration': None},
                        callbacks=lambda m, std, param, rank, **p: [CovStatsCallback(m, param, std, rank)], metrics=_cov_metrics,
                        check=_check_cov_params))
+
+# %% ../nbs/11_methods.ipynb #u1m06
+from . import unified  # noqa: E402,F401  (registers Zeng et al.'s 'ce', 'emd', 'huber', 'pmse')

@@ -1,4 +1,4 @@
-"""One self-contained HTML file from a `predict` CSV: per photo the score ± σ, attribute bars with their σ, activation maps of its strongest attributes, a conditional "what if"; a summary of the folder.
+"""One self-contained HTML file from a `predict` CSV: per photo the score ± σ, attribute bars with their σ, activation maps of its strongest attributes, a conditional "what if", a predicted rating distribution; a summary of the folder.
 
 Docs: https://aaacov.github.io/aaacov/report.html.md"""
 
@@ -46,6 +46,26 @@ def _bars(mu, sig, targets, attrs) -> str:
                 f"{whisker}</span><span class=val>{mu[j]:+.2f}{'' if sig is None else f' ± {sig[j]:.2f}'}</span></div>")
     return ''.join(bar(t, targets.index(t)) for t in attrs)
 
+def _dist_chart(probs,           # a photo's predicted probability of each rating
+                ratings,         # the rating values
+                mean:float,      # its mean rating (the decoded score)
+                std:float|None,  # the std of its ratings
+                w:int=240,       # the chart's width (px)
+                h:int=90,        # its height (px)
+               ) -> str:
+    "A predicted rating distribution as a small inline SVG bar chart (scaled to the largest bar), mean and std under it."
+    probs = np.asarray(probs, dtype=np.float64); n, top = len(probs), max(float(np.max(probs)), 1e-12)
+    bw, ph = w / n, h - 26   # bar slot width, plot height (rating labels below, the top value above)
+    bars = ''.join(f"<rect x='{i * bw + 1:.1f}' y='{12 + ph * (1 - p / top):.1f}' width='{bw - 2:.1f}' height='{ph * p / top:.1f}' "
+                   f"fill='#4a7fc1'><title>rating {r:g}: {p:.3f}</title></rect>"
+                   f"<text x='{(i + .5) * bw:.1f}' y='{h - 2}' font-size='10' text-anchor='middle'>{r:g}</text>"
+                   for i, (r, p) in enumerate(zip(ratings, probs)))
+    x = (np.interp(mean, ratings, np.arange(n)) + .5) * bw   # the mean, on the ratings' axis
+    mark = f"<line x1='{x:.1f}' x2='{x:.1f}' y1='10' y2='{12 + ph}' stroke='#a00' stroke-width='1.5'/>"
+    return (f"<figure class=dist><svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}' viewBox='0 0 {w} {h}' role='img' "
+            f"aria-label='predicted rating distribution'><text x='0' y='9' font-size='9' fill='#666'>{top:.2f}</text>{bars}{mark}</svg>"
+            f"<figcaption>predicted ratings: mean {mean:.2f}{'' if std is None else f' · std {std:.2f}'}</figcaption></figure>")
+
 def _whatif(mu, cov, targets) -> str:
     "The score if the lighting were judged +0.8, from the photo's covariance (models that predict one)."
     if cov is None or 'Light' not in targets or 'score' not in targets: return ''
@@ -68,36 +88,40 @@ def _report_photo(path, side:int=768):
 def _card(pred:Predictor, key:str) -> tuple:
     "One photo's section of the report, and its decoded prediction (None when the file cannot be read any more)."
     from aaacov.dataloaders import ImageLoadError
-    targets = pred.cfg['targets']; attrs = [t for t in targets if t != 'score']
+    outputs = pred.outputs; attrs = [t for t in outputs if t != 'score']
     name = html.escape(Path(key).name)
     try: path = key_path(key); im = _report_photo(path); p = pred.batch(pred.pixels.load(path)[None])
     except (ImageLoadError, OSError) as e:
         return f"<section class=card><h3>{name}</h3><p class=warn>cannot be shown: {html.escape(str(e).encode('utf-8', 'backslashreplace').decode())}</p></section>", None
     mu = p['mu'][0]; sig = p['sigma'][0] if p.get('sigma') is not None else None
-    strongest = sorted(attrs, key=lambda t: -abs(mu[targets.index(t)]))[:2]
-    maps = pred.maps(im, [targets.index(t) for t in strongest])
-    j = targets.index('score') if 'score' in targets else 0
+    j = outputs.index('score') if 'score' in outputs else 0
+    shown = sorted(attrs, key=lambda t: -abs(mu[outputs.index(t)]))[:2] or [outputs[j]]   # no attributes: the score's map
+    maps = pred.maps(im, [outputs.index(t) for t in shown])
     figs = ''.join(f"<figure><img src='{_b64_jpeg(_overlay(im, maps[i]))}' alt='map'><figcaption>{html.escape(DISPLAY_NAMES.get(t, t))}"
-                   f"</figcaption></figure>" for i, t in enumerate(strongest))
+                   f"</figcaption></figure>" for i, t in enumerate(shown))
+    dist = p.get('dist')
+    chart = '' if dist is None else _dist_chart(dist[0], p['ratings'], mu[j], None if sig is None else sig[j])
+    pm = '' if sig is None or dist is not None else f' ± {sig[j]:.2f}'   # a distribution's std is the raters' spread: under its chart
     return (f"<section class=card><h3>{name}</h3>"
-            f"<p class=score>score {mu[j]:.2f}{'' if sig is None else f' ± {sig[j]:.2f}'}</p><img class=photo src='{_b64_jpeg(im)}' alt='photo'>"
-            f"{figs}<div class=bars>{_bars(mu, sig, targets, attrs)}</div>"
-            f"{_whatif(mu, None if p.get('cov') is None else p['cov'][0], targets)}</section>"), p
+            f"<p class=score>{html.escape(outputs[j])} {mu[j]:.2f}{pm}</p><img class=photo src='{_b64_jpeg(im)}' alt='photo'>"
+            f"{chart}{figs}{f'<div class=bars>{_bars(mu, sig, outputs, attrs)}</div>' if attrs else ''}"
+            f"{_whatif(mu, None if p.get('cov') is None else p['cov'][0], outputs)}</section>"), p
 
 # %% ../nbs/17_report.ipynb #17x008
 MIN_BEST_WORST, MIN_CORR = 6, 30
 
-def _thumbs(d) -> str:
-    "Thumbnails with name and score (a file deleted since shows its name only)."
+def _thumbs(d, col:str='score') -> str:
+    "Thumbnails with name and score (column `col`; a file deleted since shows its name only)."
     def one(f, s):
         try: img = f"<img src='{_b64_jpeg(_report_photo(key_path(f), 320), 160)}' alt='photo'>"
         except Exception: img = "<p class=warn>cannot be shown</p>"
         return f"<figure>{img}<figcaption>{html.escape(Path(f).name)}: {s:.2f}</figcaption></figure>"
-    return ''.join(one(f, s) for f, s in zip(d.file, d.score))
+    return ''.join(one(f, s) for f, s in zip(d.file, d[col]))
 
 def _corr_figure(ok, targets, per_photo_corr) -> str:
     "The predictions' correlation across photos (30 or more), else the mean per-photo predicted correlation, else a note."
     import matplotlib.pyplot as plt, pandas as pd
+    if len(targets) < 2: return f"<p>One predicted value per photo ({html.escape(targets[0])}): no correlation figure.</p>"
     if len(ok) >= MIN_CORR: corr, title = ok[targets].corr(), f'correlation of the predictions ({len(ok)} photos)'
     elif per_photo_corr: corr, title = pd.DataFrame(np.mean(per_photo_corr, 0), index=targets, columns=targets), \
         f'mean predicted correlation of a photo (from each Σ; {len(per_photo_corr)} photos)'
@@ -109,10 +133,11 @@ def _corr_figure(ok, targets, per_photo_corr) -> str:
     return out
 
 def _summary(ok, targets, per_photo_corr) -> str:
-    "The folder's correlation figure and, from six photos, its three best and three worst."
+    "The folder's correlation figure (two or more outputs) and, from six photos, its three best and three worst."
     if not len(ok): return ''
-    ranked = ok.sort_values('score', ascending=False)
-    bw = (f"<h3>Best</h3>{_thumbs(ranked.head(3))}<h3>Worst</h3>{_thumbs(ranked.tail(3).iloc[::-1])}" if len(ok) >= MIN_BEST_WORST
+    col = 'score' if 'score' in targets else targets[0]
+    ranked = ok.sort_values(col, ascending=False)
+    bw = (f"<h3>Best</h3>{_thumbs(ranked.head(3), col)}<h3>Worst</h3>{_thumbs(ranked.tail(3).iloc[::-1], col)}" if len(ok) >= MIN_BEST_WORST
           else f"<p>Best and worst are listed from {MIN_BEST_WORST} photos.</p>")
     return f"<section class=summary><h2>Summary</h2>{_corr_figure(ok, targets, per_photo_corr)}{bw}</section>"
 
@@ -121,7 +146,7 @@ _CSS = ("body{font-family:sans-serif;margin:2em;max-width:1100px} .card{border:1
         " .bar{display:flex;align-items:center;font-size:13px;margin:2px 0} .name{width:180px} .val{width:110px;text-align:right}"
         " .track{position:relative;display:inline-block;width:300px;height:10px;background:#eee;margin:0 8px}"
         " .fill{position:absolute;top:0;height:10px;background:#4a7fc1} .whisker{position:absolute;top:4px;height:2px;background:#222}"
-        " .score{font-size:20px;font-weight:bold} .warn{color:#a00}")
+        " .score{font-size:20px;font-weight:bold} .warn{color:#a00} .dist figcaption{font-size:13px}")
 
 # %% ../nbs/17_report.ipynb #17x009
 def _is_report(path) -> bool:
@@ -162,6 +187,6 @@ def write_report(results_csv,          # a CSV written by `predict_files` / `aaa
     doc = (f"<!doctype html><html><head><meta charset='utf-8'><meta name='generator' content='aaacov report'><title>aaacov report</title>"
            f"<style>{_CSS}</style></head><body><h1>aaacov report</h1>{note}<p>{len(ok)} photos scored"
            f"{f', {len(skipped)} skipped (see the CSV)' if len(skipped) else ''}; model {html.escape(str(model_dir))}.</p>"
-           f"{_summary(ok, pred.cfg['targets'], per_photo_corr)}{''.join(c for c, _ in cards)}</body></html>")
+           f"{_summary(ok, pred.outputs, per_photo_corr)}{''.join(c for c, _ in cards)}</body></html>")
     with writing(out_html): out_html.write_text(doc, encoding='utf-8')
     return out_html

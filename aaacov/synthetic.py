@@ -1,4 +1,4 @@
-"""`make_aadb_like` writes an AADB-format dataset — images, label files, per-rater votes, rating histograms — whose true attributes, covariance and rater noise are known.
+"""`make_aadb_like` writes an AADB-format dataset — images, label files, per-rater votes, rating histograms, and an AVA-format copy — whose true attributes, covariance and rater noise are known.
 
 Docs: https://aaacov.github.io/aaacov/synthetic.html.md"""
 
@@ -7,7 +7,7 @@ Docs: https://aaacov.github.io/aaacov/synthetic.html.md"""
 # %% ../nbs/05_synthetic.ipynb #c003
 from __future__ import annotations
 import json, os, re, shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 import numpy as np, pandas as pd
 from .data import ATTRIBUTES, TARGETS, LABEL_RANGES
 from .scenes import aadb_label_moments, attribute_strengths, render_scene, SCENE_KINDS
@@ -16,12 +16,12 @@ from .outputs import OutputError, check_output_dir, writing, on_terminal
 # %% auto #0
 __all__ = ['AADB_SPLIT_SIZES', 'PRESETS', 'MECHANISMS', 'CONTENT_CLASSES', 'CONTENT_PROBS', 'CONTENT_FAVOURITES',
            'AMBIGUITY_COEF', 'CONTROVERSIAL', 'RATERS_PER_IMAGE', 'ONLY_POSITIVE_VOTES', 'HALO_LOADINGS', 'HALO_ATTR',
-           'HALO_SCORE', 'GENERATOR_VERSION', 'LABEL_COV_REPLICATES', 'split_counts', 'stream', 'draw_latent',
-           'content_weights', 'draw_truth', 'photo_ambiguity', 'make_raters', 'assign_raters', 'vote',
-           'rating_histograms', 'label_cov', 'missing_mask', 'make_aadb_like', 'data_home', 'synthetic_dataset',
-           'read_ground_truth', 'read_label_cov', 'noise_ceiling', 'has_dip', 'mechanism_statistics',
-           'aadb_label_moments', 'attribute_strengths', 'render_scene', 'sweep_gallery', 'image_statistics',
-           'statistics_table', 'learnability']
+           'HALO_SCORE', 'GENERATOR_VERSION', 'AVA_CONTENT_TAGS', 'LABEL_COV_REPLICATES', 'split_counts', 'stream',
+           'draw_latent', 'content_weights', 'draw_truth', 'photo_ambiguity', 'make_raters', 'assign_raters', 'vote',
+           'rating_histograms', 'label_cov', 'missing_mask', 'ava_image_id', 'make_aadb_like', 'data_home',
+           'synthetic_dataset', 'synthetic_ava', 'read_ground_truth', 'read_label_cov', 'noise_ceiling', 'has_dip',
+           'mechanism_statistics', 'aadb_label_moments', 'attribute_strengths', 'render_scene', 'sweep_gallery',
+           'image_statistics', 'statistics_table', 'learnability']
 
 # %% ../nbs/05_synthetic.ipynb #s002
 from .scenes import sweep_gallery
@@ -268,7 +268,7 @@ def missing_mask(
     return mask
 
 # %% ../nbs/05_synthetic.ipynb #c021
-GENERATOR_VERSION = 2  # bump whenever a change alters what is generated: cached datasets of another version are refused
+GENERATOR_VERSION = 3  # bump whenever a change alters what is generated: cached datasets of another version are refused
 
 # %% ../nbs/05_synthetic.ipynb #s021
 _RELEASE = {'train': 'Train', 'valid': 'Validation', 'test': 'TestNew'}
@@ -338,6 +338,34 @@ def _render_images(root:Path, plan:dict, seed:int, quality:int, workers, progres
             i, box, size = _render_one(job); boxes[i], sizes[i] = box, size
     return boxes, sizes
 
+# %% ../nbs/05_synthetic.ipynb #a3002
+def ava_image_id(
+    fname:str, # a synthetic image's file name, `synth_<seed>_<index>.jpg`
+) -> int: # its image id in the dataset's `ava/` folder: index + 1
+    "The AVA image id of a synthetic image: its index in the dataset + 1 (`synth_0_00041.jpg` -> 42), whatever the seed."
+    m = re.fullmatch(r'synth_\d+_(\d{5,})\.jpg', Path(str(fname)).name)
+    if m is None: raise ValueError(f"{fname!r} is not a synthetic image name (synth_<seed>_<index>.jpg): only those have an AVA id.")
+    return int(m[1]) + 1
+
+# %% ../nbs/05_synthetic.ipynb #a3004
+AVA_CONTENT_TAGS = {c + 1: name for c, name in enumerate(CONTENT_CLASSES)}   # semantic tag 1 in `ava/AVA.txt` -> content class
+
+def _link_or_copy(src:Path, dst:Path):
+    "A hard link `dst` to `src`; a copy where the file system cannot link (the same bytes either way)."
+    try: os.link(src, dst)
+    except OSError: shutil.copyfile(src, dst)
+
+def _write_ava(root:Path, plan:dict):
+    "AVA's layout in `root/ava`: AVA.txt (15 integers a line), tags.txt, the test list, images/<id>.jpg linked to `root/images`."
+    ava = root/'ava'
+    (ava/'aesthetics_image_lists').mkdir(parents=True); (ava/'images').mkdir()
+    ids = [ava_image_id(f) for f in plan['fnames']]
+    (ava/'AVA.txt').write_text(''.join(f"{k} {i} {' '.join(map(str, h))} {c + 1} 0 0\n"
+                                       for k, (i, h, c) in enumerate(zip(ids, plan['hist'], plan['content']), 1)))
+    (ava/'tags.txt').write_text(''.join(f"{k} {name}\n" for k, name in AVA_CONTENT_TAGS.items()))
+    (ava/'aesthetics_image_lists'/'generic_test.jpgl').write_text(''.join(f"{i}\n" for i, s in zip(ids, plan['split']) if s == 'test'))
+    for f, i in zip(plan['fnames'], ids): _link_or_copy(root/'images'/f, ava/'images'/f"{i}.jpg")
+
 # %% ../nbs/05_synthetic.ipynb #c023
 LABEL_COV_REPLICATES = 1000
 
@@ -385,7 +413,9 @@ def _write_dataset(root:Path, n:int, seed:int, leak:bool, quality:int, workers, 
     boxes, sizes = _render_images(root, plan, seed, quality, workers, progress)
     _write_labels(root, plan['labels'])
     _write_tables(root, plan, boxes, sizes)
-    files = sorted(p.name for p in root.iterdir() if p.is_file() and p.name != 'manifest.json')
+    _write_ava(root, plan)
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob('*')                 # every file but the images
+                   if p.is_file() and p.parent.relative_to(root).as_posix() not in _IMAGE_DIRS and p != root/'manifest.json')
     (root/'manifest.json').write_text(json.dumps({'args': args, 'files': files, 'images': n,
                                                   'splits': plan['labels'].split.value_counts().to_dict()}, indent=1, sort_keys=True) + '\n')
 
@@ -393,6 +423,7 @@ def _write_dataset(root:Path, n:int, seed:int, leak:bool, quality:int, workers, 
 _MANIFEST_KEYS, _ARGS_KEYS = {'args', 'files', 'images', 'splits'}, {'generator_version', 'n', 'seed', 'leak', 'quality'}
 _KNOB_KEYS = {*MECHANISMS, 'missing'}   # in the manifests of version 2 on
 _IMAGE_NAME = re.compile(r'synth_\d+_\d{5,}\.jpg')
+_IMAGE_DIRS = {'images': _IMAGE_NAME, 'ava/images': re.compile(r'[1-9]\d*\.jpg')}   # the folders of images (not in the manifest)
 
 def _read_manifest(dest:Path) -> dict|None:
     "The generator's manifest of folder `dest`; None when there is none; `OutputError` for a manifest.json it did not write."
@@ -413,19 +444,24 @@ def _read_manifest(dest:Path) -> dict|None:
     return m
 
 def _foreign_entries(dest:Path, m:dict) -> list:
-    "Entries of `dest` its manifest `m` does not account for (the generator writes no folders but `images/`, no links)."
-    listed, out = set(m['files']) | {'manifest.json'}, []
-    for e in sorted(os.scandir(dest), key=lambda e: e.name):
-        if e.name == 'images' and e.is_dir(follow_symlinks=False):
-            out += [f"images/{i.name}" for i in sorted(os.scandir(e.path), key=lambda e: e.name)
-                    if not (i.is_file(follow_symlinks=False) and _IMAGE_NAME.fullmatch(i.name))]
-        elif e.name not in listed or not e.is_file(follow_symlinks=False): out.append(e.name)
+    "Entries of `dest` (paths relative to it) its manifest `m` does not account for: not a listed file, a folder of one, or an image of an image folder."
+    listed = set(m['files']) | {'manifest.json'}
+    dirs = {d.as_posix() for f in listed for d in PurePosixPath(f).parents if d.name}       # the folders of the listed files
+    images = {d: pat for d, pat in _IMAGE_DIRS.items() if str(PurePosixPath(d).parent) in dirs | {'.'}}   # ava/images: once ava/ is listed
+    out = []
+    def walk(folder, rel):
+        for e in sorted(os.scandir(folder), key=lambda e: e.name):
+            r = rel + e.name
+            if rel[:-1] in images and e.is_file(follow_symlinks=False) and images[rel[:-1]].fullmatch(e.name): continue
+            if (r in dirs or r in images) and e.is_dir(follow_symlinks=False): walk(e.path, r + '/')
+            elif r not in listed or not e.is_file(follow_symlinks=False): out.append(r)   # no links, nothing else
+    walk(dest, '')
     return out
 
 def _complete(dest:Path, m:dict|None, args:dict) -> bool:
     "Whether `dest`, with manifest `m`, holds the complete dataset for `args`."
     return (m is not None and m['args'] == args and all((dest/f).is_file() for f in m['files'])
-            and sum(1 for _ in (dest/'images').glob('*.jpg')) == args['n'])
+            and all(sum(1 for _ in (dest/d).glob('*.jpg')) == args['n'] for d in _IMAGE_DIRS))
 
 def _move_into_place(tmp:Path, dest:Path, args:dict, replace:bool):
     "Rename the finished `tmp` to `dest`; `replace`: the generator's old dataset there is moved aside first, then deleted."
@@ -510,6 +546,15 @@ def synthetic_dataset(
     if m is not None and m['args'].get('generator_version') != GENERATOR_VERSION and not _foreign_entries(dest, m):
         kwargs['overwrite'] = True   # this cache's dataset of another generator version: replaced
     return make_aadb_like(dest, preset=preset, n=n, seed=seed, **kwargs)
+
+# %% ../nbs/05_synthetic.ipynb #a3013
+def synthetic_ava(
+    preset:str='small', # 'tiny', 'small' or 'full'
+    seed:int=0, # the dataset's seed
+    **kwargs, # passed on to `synthetic_dataset` (`n=`, the knobs, `progress=`, ...)
+) -> Path: # the `ava/` folder of the cached dataset: AVA.txt, tags.txt, aesthetics_image_lists/, images/
+    "The AVA-format copy (`ava/`) of the synthetic dataset for (`preset`, `seed`, knobs), generating it on first use."
+    return synthetic_dataset(preset, seed, **kwargs)/'ava'
 
 # %% ../nbs/05_synthetic.ipynb #s032
 def read_ground_truth(

@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
 from fastai.learner import Learner
-from .data import read_aadb_labels, match_images
+from .data import read_aadb_labels, match_images, TARGETS
 from .dataloaders import aadb_dataloaders, aadb_test_dl
-from .learner import cov_learner, calibrate as calibrate_learner
+from .learner import cov_learner, calibrate as calibrate_learner, evaluate
+from .methods import get_method, standardize_mask
 from .features import fit_head, crossfit_preds
-from .metrics import target_table
 from .modelfiles import save_model_folder, read_checkpoint, load_checkpoint, CheckpointCallback, is_model_folder
 from .outputs import check_output_dir, on_terminal
 from .distributed import world, data_parallel, leave_process_group
 
 # %% auto #0
-__all__ = ['Trained', 'bars_only_on_a_terminal', 'check_train_args', 'train']
+__all__ = ['Trained', 'bars_only_on_a_terminal', 'check_train_args', 'is_ava_folder', 'read_training_data', 'train']
 
 # %% ../nbs/19_train.ipynb #19x005
 @dataclass
@@ -86,8 +86,7 @@ def bars_only_on_a_terminal():
 def _test_table(learn, dls, labels, out:Path|None):
     "SRCC/PLCC/KRCC per target on the test split (written to `out/test_scores.csv`), or None without a test split."
     if not (labels.split == 'test').any(): return None
-    with learn.no_bar(): preds, targs = learn.get_preds(dl=aadb_test_dl(dls, labels))
-    table = target_table(preds, targs, learn.aaacov_config['targets'])
+    with learn.no_bar(): table = evaluate(learn, aadb_test_dl(dls, labels))   # decoded outputs against their truth
     if out is not None: table.to_csv(out/'test_scores.csv')
     return table
 
@@ -116,8 +115,25 @@ def check_train_args(epochs:int, lr, bs:int, size:int, workers:int):
     if not isinstance(size, int) or not 16 <= size <= 4096: raise ValueError(f"--size must be a whole number from 16 to 4096, not {size}.")
     if not isinstance(workers, int) or workers < 0: raise ValueError(f"--workers must be 0 or more, not {workers}.")
 
+# %% ../nbs/19_train.ipynb #u19m02
+def is_ava_folder(folder) -> bool:
+    "Whether `folder` holds AVA's `AVA.txt` (directly or in `AVA_dataset/`)."
+    folder = Path(folder)
+    return (folder/'AVA.txt').is_file() or (folder/'AVA_dataset'/'AVA.txt').is_file()
+
+def read_training_data(data,       # an AADB-format labels folder or an AVA-format folder
+                       images=None, # image root (default: `data`)
+                       loss:str='cov', # the method: which targets it learns from this data
+                      ) -> tuple:   # (labels with `path`, target columns)
+    "The labels table (images matched) and the targets method `loss` learns from the folder `data`."
+    from aaacov.ava import ava_labels
+    meth, form = get_method(loss), 'ava' if is_ava_folder(data) else 'aadb'
+    labels = match_images(ava_labels(data) if form == 'ava' else read_aadb_labels(data), images or data)
+    if meth.data is not None: return meth.data(labels, form, Path(data))
+    return labels, (['mean'] if form == 'ava' else list(TARGETS))
+
 # %% ../nbs/19_train.ipynb #19x011
-def train(data,                      # folder with AADB label files (real AADB or `aaacov synth` output), or a labels table
+def train(data,                      # folder with AADB label files or an AVA.txt (real data, or `aaacov synth` output and its `ava/`)
           out,                       # model folder to write (a checkpoint goes to `out/checkpoint`)
           images=None,               # image root (default: `data`)
           arch:str='mobilenet_v2',   # an architecture of `aaacov.backbones.ARCH_META`
@@ -125,6 +141,7 @@ def train(data,                      # folder with AADB label files (real AADB o
           param:str|None=None,       # the covariance's parameterisation (`aaacov.losses.PARAMS`; default: the method's)
           rank:int|None=None,        # rank of the per-photo correction for param='lowrank' (default: the method's)
           calibrate:bool=True,       # fit the covariance's post-hoc calibration on the validation split (methods with a Σ)
+          labels:str|None=None,      # label type of Zeng et al.'s methods ('binary', 'score', 'rsd', 'gaussian_nv', 'gaussian_mv'; `aaacov.unified`)
           epochs:int=10,             # epochs
           lr:float|None=None,        # learning rate (default: the range test; the validation pick for a frozen body)
           size:int=224,              # training image size
@@ -139,11 +156,12 @@ def train(data,                      # folder with AADB label files (real AADB o
           checkpoint:bool=True,      # checkpoint every epoch (and resume from one)
           include_body:bool=True,    # save the body too (False: a frozen pretrained body is rebuilt from its weights file)
          ) -> Trained:
-    "Train a model of method `loss` on an AADB-format folder, save it to `out`, and test it on the test split."
+    "Train a model of method `loss` on an AADB- or AVA-format folder, save it to `out`, and test it on the test split."
     from fastai.torch_core import set_seed
     check_train_args(epochs, lr, bs, size, workers)
     out = check_output_dir(out, '--out', is_ours=is_model_folder); ckpt = out/'checkpoint' if checkpoint else None
-    loss_params = {k: v for k, v in dict(param=param, rank=rank).items() if v is not None}
+    loss_params = {k: v for k, v in dict(param=param, rank=rank, labels=labels).items() if v is not None}
+    get_method(loss).params(**loss_params)   # a parameter the method does not take: refused before anything runs
     options = dict(data=str(Path(data).resolve()), images=str(Path(images or data).resolve()), arch=arch, loss=loss, **loss_params, epochs=epochs,
                    lr=lr, size=size, bs=bs, fine_tune=fine_tune, from_scratch=from_scratch, seed=seed, no_cache=not cache, workers=workers)
     proc_rank, n_proc = world()
@@ -155,8 +173,10 @@ def train(data,                      # folder with AADB label files (real AADB o
                          "given --lr (the frozen-body head trains in seconds in one process; a range test per process would disagree).")
     set_seed(seed)   # the same call trains the same model (num_workers=0)
     with bars_only_on_a_terminal():
-        labels = match_images(read_aadb_labels(data), images or data)
-        dls = aadb_dataloaders(labels, size=size, bs=bs, standardize=True, num_workers=workers, cache=cache, progress=not quiet and on_terminal())
+        labels, targets = read_training_data(data, images, loss)
+        get_method(loss).loss(targets, **get_method(loss).params(**loss_params))   # e.g. EMD on one score: refused before any work
+        dls = aadb_dataloaders(labels, targets=targets, size=size, bs=bs, standardize=standardize_mask(get_method(loss), targets), num_workers=workers,
+                               cache=cache, progress=not quiet and on_terminal())
         learn = cov_learner(dls, arch, loss=loss, pretrained=not from_scratch, freeze=not end_to_end, loss_params=loss_params)
         if not end_to_end: hl = fit_head(learn, epochs, lr=lr, show=not quiet, checkpoint=ckpt, checkpoint_info={'options': options})
         else: _fit_end_to_end(learn, epochs, lr, ckpt, state, options, quiet, proc_rank, n_proc)

@@ -634,6 +634,58 @@ def train_damaged_checkpoint(tmp_path, request):
                          request.getfixturevalue('capsys'))
     assert_cli_error(rc, err, 'train', tmp_path/'model'/'checkpoint'/'state.json', 'damaged checkpoint')
 
+# --- AVA-format folders through `aaacov train` (Zeng et al.'s methods) ------------------------------------------------
+
+def write_ava(d:Path, n:int=12, test:int=3, bad_line:str|None=None, test_list:bool=True) -> Path:
+    "A small AVA-format folder: AVA.txt (n images, 10 rating counts each), the standard test list, one 16 px JPEG per image."
+    rng = np.random.default_rng(0)
+    (d/'images').mkdir(parents=True)
+    lines = [f"{i} {1000 + i} {' '.join(map(str, rng.integers(0, 20, 10)))} 0 0 0" for i in range(1, n + 1)]
+    if bad_line is not None: lines.insert(4, bad_line)
+    (d/'AVA.txt').write_text('\n'.join(lines) + '\n')
+    if test_list:
+        (d/'aesthetics_image_lists').mkdir()
+        (d/'aesthetics_image_lists'/'generic_test.jpgl').write_text(''.join(f"{1000 + i}\n" for i in range(1, test + 1)))
+    for i in range(1, n + 1): Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(d/'images'/f"{1000 + i}.jpg")
+    return d
+
+def _train_ava(tmp_path, request, d, *extra):
+    return run_cli(['train', '--data', d, '--out', tmp_path/'model', '--loss', 'ce', '--epochs', '1', '--size', '32', '--bs', '4',
+                    '--lr', '1e-3', *extra], request.getfixturevalue('capsys'))
+
+def train_ava_without_test_list(tmp_path, request):
+    d = write_ava(tmp_path/'ava', test_list=False)
+    rc, _, err = _train_ava(tmp_path, request, d)
+    assert_cli_error(rc, err, 'train', 'generic_test.jpgl')
+    assert not (tmp_path/'model').exists()
+
+def train_ava_bad_line(tmp_path, request):
+    d = write_ava(tmp_path/'ava', bad_line='99 2000 1 2 3')
+    rc, _, err = _train_ava(tmp_path, request, d)
+    assert_cli_error(rc, err, 'train', d/'AVA.txt', 'line 5', 'expected 15 fields')
+
+def train_emd_on_scores(tmp_path, request):
+    "NIMA's EMD compares distributions: an AADB folder (one score per photo) is refused before anything is written."
+    labels = make_labels()
+    d = write_csv_form(labels, tmp_path/'data'); write_images(labels, d/'images')
+    rc, _, err = run_cli(['train', '--data', d, '--out', tmp_path/'model', '--loss', 'emd', '--epochs', '1', '--size', '32'],
+                         request.getfixturevalue('capsys'))
+    assert_cli_error(rc, err, 'train', 'the EMD loss compares distributions')
+    assert not (tmp_path/'model').exists()
+
+def train_labels_for_the_covariance(tmp_path, request):
+    d = write_ava(tmp_path/'ava')
+    rc, _, err = run_cli(['train', '--data', d, '--out', tmp_path/'model', '--loss', 'cov', '--labels', 'rsd'], request.getfixturevalue('capsys'))
+    assert_cli_error(rc, err, 'train', "takes no parameter(s) ['labels']")
+    assert not (tmp_path/'model').exists()
+
+def train_ava_trains(tmp_path, request):
+    "The same small folder, well formed, trains: the bad-input cases above fail for their reason only."
+    d = write_ava(tmp_path/'ava')
+    rc, out, err = _train_ava(tmp_path, request, d, '--labels', 'gaussian_mv', '--arch', 'resnet18', '--from-scratch')
+    assert rc == 0, err
+    assert (tmp_path/'model'/'model.safetensors').is_file()
+
 # --- unreadable permissions (load_photo as an unprivileged user) ----------------------------------------------------
 
 def _load_as(uid, path):
@@ -1089,6 +1141,12 @@ CASES = PHOTOS + [
     Check('predict_head_only_model_config_other_arch', predict_head_only_model_config_other_arch),
     Check('predict_model_config_lacks_normalize', predict_model_config_lacks_normalize),
     Check('predict_model_weights_not_finite', predict_model_weights_not_finite),
+    # aaacov train on AVA-format folders
+    Check('train_ava_without_test_list', train_ava_without_test_list),
+    Check('train_ava_bad_line', train_ava_bad_line),
+    Check('train_emd_on_scores', train_emd_on_scores),
+    Check('train_labels_for_the_covariance', train_labels_for_the_covariance),
+    Check('train_ava_trains', train_ava_trains),
     # load_model
     Check('model_weights_garbage', model_weights_garbage),
     Check('model_weights_empty', model_weights_empty),

@@ -1,14 +1,16 @@
 """The synthetic dataset on disk and across processes: both label forms, byte-identical regeneration, the leak option,
 the cache's reuse and refusals (never replacing a folder the generator did not write), progress bars only on a
-terminal, the data loaders, concurrent generation, and what `import aaacov.synthetic` provides and loads.
+terminal, the data loaders, concurrent generation, what `import aaacov.synthetic` provides and loads, and the AVA-format
+copy in `ava/` (generator version 3).
 The functions' own checks are the notebooks' (nbs/04_scenes, 05_synthetic, 06_baselines)."""
-import hashlib, json, os, re, subprocess, sys
+import hashlib, json, os, re, shutil, subprocess, sys
 from pathlib import Path
 import pandas as pd, pytest
 from aaacov.data import read_aadb_labels, match_images
 from aaacov.dataloaders import aadb_dataloaders
 from aaacov.outputs import OutputError
-from aaacov.synthetic import make_aadb_like
+from aaacov.synthetic import make_aadb_like, synthetic_dataset, synthetic_ava, ava_image_id, GENERATOR_VERSION
+from aaacov.ava import read_ava, read_ava_ids, RATING_COLS
 
 @pytest.fixture(scope='module')
 def tiny(tmp_path_factory):
@@ -157,10 +159,98 @@ def test_v1_cache_manifest_is_the_generators(tmp_path):
     m['args']['generator_version'] = 1; (d/'manifest.json').write_text(json.dumps(m))
     with pytest.raises(FileExistsError, match='different or incomplete'): make_aadb_like(d, n=3, progress=False)
     make_aadb_like(d, n=3, progress=False, overwrite=True)
-    assert json.loads((d/'manifest.json').read_text())['args']['generator_version'] == 2
+    assert json.loads((d/'manifest.json').read_text())['args']['generator_version'] == GENERATOR_VERSION
 
 def test_synth_cli_knobs(tmp_path):
     from aaacov.cli import main
     assert main(['synth', '--out', str(tmp_path/'s'), '--n', '6', '--no-halo', '--no-taste', '--missing', '0.5', '--quiet']) == 0
     args = json.loads((tmp_path/'s'/'manifest.json').read_text())['args']
     assert (args['halo'], args['taste'], args['ambiguity'], args['missing']) == (False, False, True, 0.5)
+
+# --- generator version 3 (issue 15): the AVA-format copy in ava/ ------------------------------------------------------
+
+def test_ava_folder_is_the_same_dataset_in_avas_form(tiny):
+    ava_dir = tiny/'ava'
+    assert sorted(p.relative_to(ava_dir).as_posix() for p in ava_dir.rglob('*') if p.parent.name != 'images') == \
+        ['AVA.txt', 'aesthetics_image_lists', 'aesthetics_image_lists/generic_test.jpgl', 'images', 'tags.txt']
+    ava = read_ava(ava_dir/'AVA.txt')
+    hist = pd.read_csv(tiny/'histograms.csv')
+    assert ava.image_id.tolist() == [ava_image_id(f) for f in hist.fname] == list(range(1, 65))
+    assert (ava[RATING_COLS].to_numpy() == hist[RATING_COLS].to_numpy()).all()
+    assert ava['index'].tolist() == list(range(1, 65)) and (ava.tag2 == 0).all() and (ava.challenge == 0).all()
+    gt = pd.read_csv(tiny/'ground_truth.csv')
+    tags = dict(line.split(' ', 1) for line in (ava_dir/'tags.txt').read_text().splitlines())
+    assert [tags[str(t)] for t in ava.tag1] == gt.content.tolist()       # semantic tag 1: the content class
+    test_ids = read_ava_ids(ava_dir/'aesthetics_image_lists'/'generic_test.jpgl')
+    lab = read_aadb_labels(tiny)
+    assert test_ids == sorted(ava_image_id(f) for f in lab.fname[lab.split == 'test'])
+    for f in gt.fname:
+        a, b = ava_dir/'images'/f"{ava_image_id(f)}.jpg", tiny/'images'/f
+        assert a.read_bytes() == b.read_bytes() and os.path.samefile(a, b)   # hard links here: the same file
+    assert len(list((ava_dir/'images').iterdir())) == 64
+
+def test_ava_copy_without_hard_links_is_byte_identical(tmp_path, monkeypatch):
+    linked = make_aadb_like(tmp_path/'linked', n=6, progress=False, workers=1)
+    def no_links(*a, **k): raise OSError(1, 'Operation not permitted')
+    monkeypatch.setattr(os, 'link', no_links)
+    copied = make_aadb_like(tmp_path/'copied', n=6, progress=False, workers=1)
+    assert _digest(copied) == _digest(linked)
+    assert not os.path.samefile(copied/'ava'/'images'/'1.jpg', copied/'images'/'synth_0_00000.jpg')
+
+def test_ava_test_list_with_the_leak(tmp_path):
+    "With leak=True a test image also listed as validation is in generic_test.jpgl once, as test; AVA.txt lists every image once."
+    d = make_aadb_like(tmp_path/'leaky', n=200, leak=True, progress=False)
+    keep = read_aadb_labels(d, keep_leak=True)
+    leaked = set(keep.fname[keep.split == 'valid']) & set(keep.fname[keep.split == 'test'])
+    assert len(leaked) == 3
+    ids = read_ava_ids(d/'ava'/'aesthetics_image_lists'/'generic_test.jpgl')
+    assert len(ids) == len(set(ids)) == (keep.split == 'test').sum() and {ava_image_id(f) for f in leaked} <= set(ids)
+    assert len(read_ava(d/'ava'/'AVA.txt')) == 200
+
+@pytest.mark.parametrize('extra,make', [('ava/notes.txt', lambda p: p.write_text('mine')),
+                                        ('ava/images/holiday.jpg', lambda p: p.write_bytes(b'x')),
+                                        ('ava/images/12.jpeg', lambda p: p.write_bytes(b'x')),
+                                        ('ava/style_image_lists', lambda p: p.mkdir()),
+                                        ('ava/aesthetics_image_lists/generic_train.jpgl', lambda p: p.write_text('1\n')),
+                                        ('ava/link', lambda p: os.symlink(p.parent.parent/'images', p))])
+def test_user_files_in_ava_are_refused_and_left_alone(tmp_path, extra, make):
+    own = make_aadb_like(tmp_path/'own', n=3, progress=False, workers=1)
+    make(own/extra)
+    before = _tree(own)
+    if extra.endswith('.jpg'):   # one more image than asked for: incomplete, refused as in images/
+        with pytest.raises(FileExistsError, match='different or incomplete'): make_aadb_like(own, n=3, progress=False, workers=1)
+    else: assert make_aadb_like(own, n=3, progress=False, workers=1) == own                      # reused as it is
+    assert _tree(own) == before
+    with pytest.raises(OutputError, match=f'files aaacov did not write \\({re.escape(extra)}\\)') as e:
+        make_aadb_like(own, n=3, seed=1, overwrite=True, progress=False, workers=1)
+    assert '\n' not in str(e.value) and _tree(own) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['own']
+
+@pytest.mark.parametrize('kind', ['link', 'file'])
+def test_ava_replaced_by_a_link_or_file_is_foreign(tmp_path, kind):
+    own = make_aadb_like(tmp_path/'own', n=3, progress=False, workers=1)
+    shutil.rmtree(own/'ava')
+    os.symlink(tmp_path, own/'ava') if kind == 'link' else (own/'ava').write_text('mine')
+    before = _tree(own)
+    with pytest.raises(OutputError, match=r'files aaacov did not write \(ava\)'):
+        make_aadb_like(own, n=3, overwrite=True, progress=False, workers=1)
+    assert _tree(own) == before
+
+def _as_version_2(d):
+    "Make dataset `d` what generator version 2 wrote: no ava/, a manifest without it."
+    m = json.loads((d/'manifest.json').read_text()); shutil.rmtree(d/'ava')
+    m['args']['generator_version'] = 2; m['files'] = [f for f in m['files'] if not f.startswith('ava/')]
+    (d/'manifest.json').write_text(json.dumps(m))
+
+def test_version_2_cache_replaced_and_synthetic_ava(tmp_path, monkeypatch):
+    monkeypatch.setenv('AAACOV_DATA', str(tmp_path))
+    d = synthetic_dataset('tiny', n=6, progress=False, workers=1)
+    digest = _digest(d)
+    _as_version_2(d)
+    with pytest.raises(FileExistsError, match='different or incomplete'): make_aadb_like(d, n=6, progress=False)   # asked for directly
+    assert synthetic_ava('tiny', n=6, progress=False, workers=1) == d/'ava'                          # the cache: replaced
+    assert _digest(d) == digest and json.loads((d/'manifest.json').read_text())['args']['generator_version'] == GENERATOR_VERSION
+    assert sorted(p.name for p in tmp_path.iterdir()) == [d.name]
+    _as_version_2(d); (d/'ava').mkdir(); (d/'ava'/'mine.txt').write_text('mine')                   # v2 never wrote ava/: the user's
+    with pytest.raises(FileExistsError, match='different or incomplete'): synthetic_ava('tiny', n=6, progress=False)
+    assert (d/'ava'/'mine.txt').read_text() == 'mine'
