@@ -28,15 +28,18 @@ class NonFiniteLossCallback(Callback):
         self.range_test, self.has_trained = any(isinstance(c, LRFinder) for c in self.learn.cbs), False
     def before_train(self):
         self.has_trained, self.idxs = True, None   # a fit, not get_preds/validate (they never train)
-        dl = self.learn.dl; get = type(dl).get_idxs
+        dl = self.learn.dl; prev = vars(dl).get('get_idxs')   # another callback's order (e.g. Kong's pair batches), kept
+        get = prev if prev is not None else (lambda: type(dl).get_idxs(dl))
         def recording_get_idxs():   # the epoch's order, as the DataLoader draws it (so a bad batch can name its files)
-            self.idxs = list(get(dl)); return self.idxs
-        dl.get_idxs, self._patched = recording_get_idxs, dl
+            self.idxs = list(get()); return self.idxs
+        dl.get_idxs, self._patched, self._prev = recording_get_idxs, dl, prev
     def after_train(self): self._unpatch()
     def after_fit(self): self._unpatch()
     def _unpatch(self):
         dl = getattr(self, '_patched', None)
-        if dl is not None and 'get_idxs' in vars(dl): del dl.get_idxs
+        if dl is not None and 'get_idxs' in vars(dl):
+            if self._prev is not None: dl.get_idxs = self._prev
+            else: del dl.get_idxs
         self._patched = None
     def after_loss(self):
         if getattr(self, 'range_test', False) or not len(self.learn.yb): return   # get_preds without targets: no loss

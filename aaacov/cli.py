@@ -42,11 +42,22 @@ def _cmd_demo(a):
     run_demo(a.out, preset=a.preset, size=a.size)
     return 0
 
+def _method_params(pairs) -> dict:
+    "`--set KEY=VALUE` options -> the method's parameters (JSON values where they parse, text otherwise)."
+    import json
+    out = {}
+    for kv in pairs or []:
+        key, eq, val = kv.partition('=')
+        if not eq or not key.strip(): raise ValueError(f"--set expects KEY=VALUE (e.g. --set k=10), not {kv!r}")
+        try: out[key.strip()] = json.loads(val)
+        except ValueError: out[key.strip()] = val
+    return out
+
 def _cmd_train(a):
     from aaacov.train import train
     data = a.data or a.data_opt
     if data is None: raise ValueError("give the labels folder: aaacov train DATA --out MODEL")
-    t = train(data, a.out, images=a.images, arch=a.arch, loss=a.loss, param=a.param, rank=a.rank, labels=a.labels, calibrate=not a.no_calibrate,
+    t = train(data, a.out, images=a.images, arch=a.arch, loss=a.loss, param=a.param, rank=a.rank, labels=a.labels, method_params=_method_params(a.set), calibrate=not a.no_calibrate,
               epochs=a.epochs, lr=a.lr, size=a.size, bs=a.bs,
               fine_tune=a.fine_tune, from_scratch=a.from_scratch, seed=a.seed, workers=a.workers, cache=not a.no_cache,
               restart=a.restart, quiet=a.quiet)
@@ -59,7 +70,7 @@ def _predict_args(s):
     s.add_argument('paths', nargs='+', help='image files and/or folders')
     s.add_argument('--model', help='model folder (from `aaacov train`); default: the packaged synthetic-data model')
     s.add_argument('--out', default='results.csv', help='CSV to write or resume (default: results.csv): file, status, each output, its sigma; '
-                                                        'a rating-distribution model adds p_1..p_M')
+                                                        'a rating-distribution model adds p_1..p_M, a content-adaptive one gate_1..gate_K')
     s.add_argument('--report', help='also write a self-contained HTML report here')
     s.add_argument('--bs', type=int, default=16, help='batch size')
     s.add_argument('--workers', type=int, default=None, help='decoding worker processes (default: 0 on <= 2 cores, else cores - 2, at most 4)')
@@ -79,6 +90,8 @@ def _train_args(s):
     s.add_argument('--rank', type=int, help='rank r of --param lowrank (default 2)')
     s.add_argument('--no-calibrate', action='store_true', help="do not fit the covariance's post-hoc calibration on the validation split")
     from aaacov.unified import LABEL_TYPES
+    s.add_argument('--set', action='append', metavar='KEY=VALUE', help="any parameter of the method, repeatable; the value is read as "
+                   "JSON when it parses (1, 0.5, true, null), else as text: e.g. --loss kong --set sampling=mix --set k=10 --set omega_r=1")
     s.add_argument('--labels', choices=LABEL_TYPES, help="label type of --loss ce/emd/huber/pmse (Zeng et al.; default: gaussian_mv for ce, "
                                                          "rsd for the others on AVA-format data, score on AADB's score)")
     s.add_argument('--epochs', type=int, default=10); s.add_argument('--lr', type=float, default=None, help='default: LR range test')

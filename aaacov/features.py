@@ -131,6 +131,7 @@ def head_learner(learn:Learner,  # a learner made by `cov_learner`/`aesthetic_le
     hl = Learner(fdls, learn.model[1].linear, loss_func=learn.loss_func, opt_func=learn.opt_func, wd=learn.wd,
                  metrics=meth.metrics(cfg['targets'], cbs, **cfg['loss_params']), cbs=[NonFiniteLossCallback()] + cbs)
     hl.aaacov_config = cfg
+    hl.pair_items = getattr(learn.dls.train, 'items', None)   # the training photos' labels, in the features' order (pair samplers read them)
     return hl
 
 # %% ../nbs/14_features.ipynb #4016

@@ -13,12 +13,12 @@ from .data import walk_images
 from .backbones import Pixels
 from .models import cam_maps
 from .methods import to_label_units, output_names, get_method, config_params
-from .modelfiles import load_model_folder
+from .modelfiles import load_model_folder, ModelFileError
 from .outputs import OutputError, check_output_file, writing
 
 # %% auto #0
-__all__ = ['RESULTS_FORMAT', 'iter_inputs', 'default_model_dir', 'fold_batchnorm', 'output_jacobian', 'Predictor', 'csv_key',
-           'key_path', 'results_record', 'model_digest', 'open_results', 'results_header', 'predict_files']
+__all__ = ['RESULTS_FORMAT', 'iter_inputs', 'default_model_dir', 'fold_batchnorm', 'output_jacobian', 'group_names', 'Predictor',
+           'csv_key', 'key_path', 'results_record', 'model_digest', 'open_results', 'results_header', 'predict_files']
 
 # %% ../nbs/16_inference.ipynb #16x006
 def iter_inputs(paths, # files and/or folders
@@ -63,10 +63,23 @@ def output_jacobian(raw,           # one photo's raw model outputs (n_out number
     mu = np.asarray(meth.decode(torch.cat([r + step, r - step]), m, mean, std, **meth.params(**config_params(cfg)))['mu'])
     return ((mu[:r.shape[1]] - mu[r.shape[1]:]) / (2 * h)).T
 
+# %% ../nbs/16_inference.ipynb #g16a02
+def group_names(cfg:dict, # a model's config: its `group_names` (K names), absent or None for none
+                k:int,    # the number of content groups the method's decoder weighs (the columns of `gates`)
+               ) -> list:
+    "The names of a gated model's K content groups: the config's `group_names`, else 'group 1' … 'group K'."
+    names = cfg.get('group_names')
+    if names is None: return [f"group {i}" for i in range(1, k + 1)]
+    if not (isinstance(names, list) and len(names) == k and all(isinstance(n, str) and n.strip() for n in names)):
+        raise ModelFileError(f"config field 'group_names' must be null or a list of {k} non-empty names (the model weighs {k} content "
+                             f"groups), not {str(names)[:60]}.")
+    return list(names)
+
 # %% ../nbs/16_inference.ipynb #16x014
 class Predictor:
     "A saved model folder ready for inference: the model's own `Pixels`, forward, the method's decoding to label units."
-    # `outputs`: names of the decoded `mu` columns (`output_names`); `ratings`: the rating values of a predicted distribution, or None
+    # `outputs`: names of the decoded `mu` columns (`output_names`); `ratings`: the rating values of a predicted distribution, or None;
+    # `groups`: the names of the content groups a gated method weighs (`group_names`; K = len(groups)), or None
     def __init__(self, model_dir, device=None, channels_last:bool=True):
         self.model, self.cfg = load_model_folder(model_dir)
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
@@ -81,6 +94,8 @@ class Predictor:
         meth = get_method(self.cfg['loss'])
         probe = to_label_units(torch.zeros(1, meth.n_out(m, **meth.params(**config_params(self.cfg)))), self.cfg, self.t_mean, self.t_std)
         self.outputs, self.ratings = output_names(self.cfg), probe.get('ratings')   # which columns the decoder fills
+        gates = probe.get('gates')
+        self.groups = None if gates is None else group_names(self.cfg, np.shape(gates)[1])
 
     def tensor(self, im) -> torch.Tensor:
         "One PIL image (or path) -> the normalised 3 x H x W input."
@@ -210,9 +225,11 @@ def open_results(out, header:list, record:dict) -> tuple:
 # %% ../nbs/16_inference.ipynb #16u004
 def results_header(outputs:list,          # names of the decoded values (`output_names`, `Predictor.outputs`)
                    ratings:list|None=None, # the rating values of a predicted distribution (`Predictor.ratings`); None: none
+                   gates:int=0,            # the number of content groups a gated method weighs (`len(Predictor.groups)`); 0: none
                   ) -> list:
-    "The columns of a results CSV: file, status, every output, its sigma, and `p_<rating>` for each rating of a distribution."
-    return ['file', 'status'] + list(outputs) + [f"sigma_{t}" for t in outputs] + [f"p_{r:g}" for r in (ratings or [])]
+    "The columns of a results CSV: file, status, every output, its sigma, `p_<rating>` of a distribution, `gate_<k>` of each content group."
+    return (['file', 'status'] + list(outputs) + [f"sigma_{t}" for t in outputs] + [f"p_{r:g}" for r in (ratings or [])]
+            + [f"gate_{k}" for k in range(1, gates + 1)])
 
 # %% ../nbs/16_inference.ipynb #16x026
 def _default_workers() -> int:
@@ -221,13 +238,14 @@ def _default_workers() -> int:
     return 0 if cores <= 2 else min(4, cores - 2)
 
 def _result_rows(pred:Predictor, good:list) -> list:
-    "CSV rows of decoded photos: key, 'ok', every output's value, its sigma (empty where the method has none), a distribution's probabilities."
+    "CSV rows of decoded photos: key, 'ok', every output's value, its sigma (empty where none), a distribution's probabilities, the groups' weights."
     res, n = pred.batch(torch.stack([x for _, x in good])), len(pred.outputs)
     sig = res['sigma'] if res.get('sigma') is not None else [[None] * n] * len(good)
     dist = res['dist'] if pred.ratings else [[]] * len(good)
+    gates = res['gates'] if pred.groups else [[]] * len(good)
     fmt = lambda v: '' if v is None else f"{v:.5f}"
     return [[key, 'ok'] + [f"{v:.5f}" for v in res['mu'][k]] + [fmt(v) for v in sig[k]] + [fmt(v) for v in dist[k]]
-            for k, (key, _) in enumerate(good)]
+            + [fmt(v) for v in gates[k]] for k, (key, _) in enumerate(good)]
 
 def _write_batch(w, batch, done, counts, pred, n_values):
     "Write one decoded batch's rows (skips first), updating `done` and `counts`."
@@ -250,7 +268,7 @@ def predict_files(paths,                    # image files and/or folders (walked
     "Score every input into CSV `out` (one row per file, appended batch by batch; files already in `out` are skipped)."
     from fastprogress.fastprogress import progress_bar
     pred = Predictor(model_dir)   # the model folder is checked whole before anything is written
-    header = results_header(pred.outputs, pred.ratings)
+    header = results_header(pred.outputs, pred.ratings, len(pred.groups or []))
     record = {'tool': 'aaacov predict', 'format': RESULTS_FORMAT, 'model': model_digest(model_dir),
               'model_dir': _text(os.path.abspath(model_dir)), 'columns': header}
     out, done = open_results(out, header, record)

@@ -15,8 +15,9 @@ from .models import PooledHead, cam_maps
 from .learner import predict_distribution
 
 # %% auto #0
-__all__ = ['RATING_COLS', 'attribute_maps', 'gradcam_maps', 'show_attribute_maps', 'pointing_game', 'corr_matrix_distance',
-           'plot_corr', 'plot_image_corr', 'load_ratings', 'human_consistency']
+__all__ = ['RATING_COLS', 'RATING_NAMES', 'attribute_maps', 'gradcam_maps', 'show_attribute_maps', 'pointing_game',
+           'corr_matrix_distance', 'plot_corr', 'plot_image_corr', 'load_ratings', 'rating_batches',
+           'batch_consistency', 'human_consistency']
 
 # %% ../nbs/15_interpret.ipynb #c005
 def _as_photo(img): return img.convert('RGB') if isinstance(img, Image.Image) else load_photo(img)
@@ -160,30 +161,209 @@ def plot_image_corr(learn, img, population:pd.DataFrame|None=None, title:str='')
     return fig
 
 # %% ../nbs/15_interpret.ipynb #c023
-RATING_COLS = ['fname', 'rater', 'score_rating']
+from pathlib import Path
+from .data import ATTRIBUTES
 
-def load_ratings(path) -> pd.DataFrame:
-    "A per-rater ratings file (`fname`, `rater`, `score_rating`, optional attribute votes), checked."
-    from pathlib import Path
+RATING_COLS = ['fname', 'rater', 'score_rating']
+RATING_NAMES = RATING_COLS + ['batch'] + ATTRIBUTES   # the names `load_ratings(columns=)` may map to
+
+def _read_table(path:Path) -> tuple:
+    "(table, file line of each row): the separator sniffed from the header line (tab, comma, semicolon, else blanks)."
+    import io
+    raw = path.read_bytes()
+    if not raw.strip(): raise ValueError(f"{path}: empty file; expected a header line ({', '.join(RATING_COLS)}, ...) and one rating per line.")
+    if b'\0' in raw[:65536]:
+        raise ValueError(f"{path}: not a text table (binary data, e.g. a spreadsheet workbook); save it as CSV or tab-separated text with a header line.")
+    try: text = raw.decode('utf-8-sig')
+    except UnicodeDecodeError: text = raw.decode('latin-1')
+    lines = [i + 1 for i, l in enumerate(text.splitlines()) if l.strip()]          # pandas skips blank lines
+    header = text.splitlines()[lines[0] - 1]
+    sep = next((s for s in ('\t', ',', ';') if s in header), r'\s+')
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', pd.errors.ParserWarning)   # more fields than the header: an error, not a silent index
+        try: df = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=sep != r'\s+', index_col=False)
+        except (pd.errors.ParserError, pd.errors.ParserWarning) as e:
+            why = 'a line has more fields than the header line' if isinstance(e, Warning) else str(e).strip().splitlines()[-1]
+            raise ValueError(f"{path}: not readable as a table ({why}); expected a header line, then one rating per line, "
+                             "columns separated by commas, tabs or blanks.") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    return df, (np.array(lines[1:]) if len(lines) - 1 == len(df) else np.arange(len(df)) + 2)
+
+def _looks_like_data(names) -> bool:
+    "Whether a header line is really a first row of ratings: a number or an image file name among its fields."
+    def number(s):
+        try: float(s); return True
+        except ValueError: return False
+    return any(number(n) or str(n).lower().endswith(('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')) for n in names)
+
+def load_ratings(path, # a per-rater table (.csv, or tab- or blank-separated .txt), or a folder holding `ratings.csv`
+                 columns:dict|None=None, # {your column: ours}, ours among `RATING_NAMES`; None: the file uses our names
+                ) -> pd.DataFrame: # one row per (image, rater), our column names
+    "A per-rater ratings table (`fname`, `rater`, `score_rating`, optional `batch` and attribute votes), checked; `columns` maps yours to ours."
     path = Path(path)
     if path.is_dir(): path = path/'ratings.csv'
     if not path.is_file(): raise FileNotFoundError(f"{path}: no per-rater ratings file (expected columns {RATING_COLS} + attribute votes).")
-    df = pd.read_csv(path)
-    missing = [c for c in RATING_COLS if c not in df.columns]
-    if missing: raise ValueError(f"{path}: missing column(s) {missing}; found {list(df.columns)}.")
+    columns = dict(columns or {})
+    if bad := [f"{k!r}: {v!r}" for k, v in columns.items() if v not in RATING_NAMES]:
+        raise ValueError(f"columns maps to unknown name(s) ({', '.join(bad)}); map to fname, rater, score_rating, batch or an attribute ({', '.join(ATTRIBUTES)}).")
+    if twice := sorted({v for v in columns.values() if list(columns.values()).count(v) > 1}):
+        raise ValueError(f"columns maps several of your columns to {twice}: map one column to each of ours.")
+    df, line = _read_table(path)
+    found = list(df.columns)
+    if absent := [k for k in columns if k not in found]:
+        hint = ' (its first line looks like data: add a header line)' if _looks_like_data(found) else ''
+        raise ValueError(f"{path}: mapped column(s) {absent} not found{hint}; columns found: {found}.")
+    if clash := [v for k, v in columns.items() if v != k and v in found and v not in columns]:
+        raise ValueError(f"{path}: has a column named {clash[0]!r} and another mapped to it; leave one out of the file or of `columns`.")
+    df = df.rename(columns=columns)
+    if missing := [c for c in RATING_COLS if c not in df.columns]:
+        if _looks_like_data(found):
+            raise ValueError(f"{path}: no header line (its first line, {found}, looks like ratings); add a header line naming the "
+                             f"columns ({', '.join(RATING_COLS)}, ...), or yours and map them with columns={{...}}.")
+        raise ValueError(f"{path}: missing column(s) {missing}; found {found}. Map yours with columns={{'yours': 'ours', ...}}.")
+    if len(df) == 0: raise ValueError(f"{path}: no ratings below the header line.")
+    yours = {v: k for k, v in columns.items()}
+    named = lambda c: c if yours.get(c, c) == c else f"{yours[c]} (our {c})"
     if df[RATING_COLS].isna().any().any():
         i = int(np.flatnonzero(df[RATING_COLS].isna().any(axis=1).to_numpy())[0])
-        raise ValueError(f"{path}, line {i + 2}: empty fname, rater or score_rating.")
+        raise ValueError(f"{path}, line {line[i]}: empty fname, rater or score_rating.")
+    for c in ['score_rating'] + [a for a in ATTRIBUTES if a in df.columns]:
+        if pd.api.types.is_numeric_dtype(df[c]): continue
+        i = int(np.flatnonzero((pd.to_numeric(df[c], errors='coerce').isna() & df[c].notna()).to_numpy())[0])
+        raise ValueError(f"{path}, line {line[i]}: {named(c)} is {df[c].iat[i]!r}, not a number; ratings and votes must be numbers.")
     if (dup := df.duplicated(['fname', 'rater'])).any():
-        raise ValueError(f"{path}, line {int(np.flatnonzero(dup.to_numpy())[0]) + 2}: rater {df.rater[dup].iat[0]} rated {df.fname[dup].iat[0]} twice.")
+        raise ValueError(f"{path}, line {line[int(np.flatnonzero(dup.to_numpy())[0])]}: rater {df.rater[dup].iat[0]} rated {df.fname[dup].iat[0]} twice.")
     return df
+
+# %% ../nbs/15_interpret.ipynb #k16a04
+def rating_batches(ratings:pd.DataFrame, # one row per (image, rater): `fname`, `rater`; a `batch` column is used when present
+                  ) -> pd.Series: # the batch of every image, indexed by fname, in order of first appearance
+    "Batch of every image: its `batch` value when the table has one, else a number shared by the images rated by exactly the same raters."
+    for c in ('fname', 'rater'):
+        if c not in ratings.columns: raise ValueError(f"ratings has no {c!r} column (found {list(ratings.columns)}).")
+    if 'batch' in ratings.columns:
+        if ratings.batch.isna().any():
+            raise ValueError(f"image {ratings.fname[ratings.batch.isna()].iat[0]} has no batch: fill the batch column, or drop it to group images by their raters.")
+        n = ratings.groupby('fname', sort=False).batch.nunique()
+        if (n > 1).any():
+            f = n.index[n > 1][0]
+            raise ValueError(f"image {f} is in batches {sorted(ratings.batch[ratings.fname == f].unique().tolist())}: "
+                             "give every image one batch, or drop the column to group images by their raters.")
+        return ratings.groupby('fname', sort=False).batch.first()
+    who = ratings.groupby('fname', sort=False).rater.agg(lambda s: tuple(sorted(s.astype(str))))
+    return pd.Series(pd.factorize(who)[0], index=who.index, name='batch')
+
+# %% ../nbs/15_interpret.ipynb #k16a07
+def _perm_pvalues(Z:np.ndarray, n_resamples:int, rng:np.random.Generator) -> np.ndarray:
+    "One-sided permutation p-values of the mean pairwise correlation for G batches of m standardised rank rows (G x m x n)."
+    G, m, n = Z.shape
+    s_obs = (Z.sum(1) ** 2).sum(-1)               # mean pairwise rho = (s - m) / (m (m - 1)): a monotone function of s
+    rest, hits = Z[:, 1:], np.zeros(G)             # shuffling every rater but the first gives the same null distribution
+    step = max(1, 2_000_000 // (G * (m - 1) * n))  # shufflings per chunk: bounded memory
+    for done in range(0, n_resamples, step):
+        k = min(step, n_resamples - done)
+        idx = rng.random((k, G, m - 1, n), dtype=np.float32).argsort(-1)
+        s = np.take_along_axis(np.broadcast_to(rest, (k, G, m - 1, n)), idx, -1).sum(2) + Z[:, 0]
+        hits += ((s ** 2).sum(-1) >= s_obs - 1e-9).sum(0)
+    return (hits + 1) / (n_resamples + 1)
+
+def batch_consistency(ratings:pd.DataFrame, # one row per (image, rater): `fname`, `rater`, `column`, optionally `batch`
+                      column:str='score_rating', # the rating compared (`score_rating` or an attribute's vote column)
+                      fdr:float=0.05, # false discovery rate of the Benjamini-Hochberg procedure over the batches
+                      n_resamples:int=1999, # random shufflings per batch (p-values are multiples of 1 / (n_resamples + 1))
+                      min_images:int=3, # a batch with fewer images rated by all its raters is left out
+                      seed:int=0, # seed of the shufflings
+                     ) -> pd.DataFrame: # one row per batch; `attrs['summary']`: share significant, what was left out; `attrs['pairs']`
+    "Per batch (`rating_batches`): mean pairwise Spearman rho of its raters, one-sided permutation p-value, BH over batches."
+    from scipy.stats import rankdata, false_discovery_control, t as student_t
+    if column not in ratings.columns: raise ValueError(f"ratings has no {column!r} column (found {list(ratings.columns)}).")
+    if not pd.api.types.is_numeric_dtype(ratings[column]): raise ValueError(f"ratings[{column!r}] must hold numbers (read the table with `load_ratings`).")
+    if not 0 < fdr < 1: raise ValueError(f"fdr must be a rate in (0, 1), not {fdr}.")
+    if min_images < 3: raise ValueError(f"min_images must be at least 3 (a rank correlation of two images is +-1), not {min_images}.")
+    if n_resamples < 1: raise ValueError(f"n_resamples must be at least 1, not {n_resamples}.")
+    if (dup := ratings.duplicated(['fname', 'rater'])).any():
+        raise ValueError(f"rater {ratings.rater[dup].iat[0]} rated {ratings.fname[dup].iat[0]} twice: one rating per (image, rater).")
+    batches = rating_batches(ratings)
+    bcode, blabel = pd.factorize(batches)
+    b = pd.Series(bcode, index=batches.index).reindex(ratings.fname).to_numpy()
+    img, _ = pd.factorize(ratings.fname); rat, raters = pd.factorize(ratings.rater)
+    val = ratings[column].to_numpy(dtype=float)
+    order = np.argsort(b, kind='stable'); bounds = np.searchsorted(b[order], np.arange(len(blabel) + 1))
+    rows, blocks = [], {}
+    for j in range(len(blabel)):                    # per batch: its images x raters matrix (small; the shuffling is vectorised)
+        sel = order[bounds[j]:bounds[j + 1]]
+        ui, ii = np.unique(img[sel], return_inverse=True); ur, rr = np.unique(rat[sel], return_inverse=True)
+        v = np.full((len(ur), len(ui)), np.nan); v[rr, ii] = val[sel]
+        v = v[:, ~np.isnan(v).any(0)]                                    # the images every rater of the batch rated
+        vary = np.ptp(v, 1) > 0 if v.shape[1] else np.zeros(len(ur), bool)
+        why = ('one rater' if len(ur) < 2 else f"fewer than {min_images} images rated by all its raters" if v.shape[1] < min_images
+               else 'fewer than 2 raters with varying ratings' if vary.sum() < 2 else '')
+        rows.append({'batch': blabel[j], 'images': len(ui), 'raters': len(ur), 'images_used': 0 if why else v.shape[1],
+                     'raters_used': 0 if why else int(vary.sum()), 'left_out': why})
+        if why: continue
+        r = rankdata(v[vary], axis=1); r -= r.mean(1, keepdims=True)
+        blocks.setdefault(r.shape, []).append((j, r / np.linalg.norm(r, axis=1, keepdims=True), raters[ur[vary]]))
+    out = pd.DataFrame(rows, columns=['batch', 'images', 'raters', 'images_used', 'raters_used', 'left_out']).assign(mean_rho=np.nan, p=np.nan)
+    rng, pairs = np.random.default_rng(seed), []
+    for (m, n), bl in blocks.items():                                    # batches of one shape at once
+        at, Z = [j for j, _, _ in bl], np.stack([z for _, z, _ in bl])
+        out.loc[at, 'mean_rho'] = ((Z.sum(1) ** 2).sum(-1) - m) / (m * (m - 1))
+        out.loc[at, 'p'] = _perm_pvalues(Z, n_resamples, rng)
+        a, c = np.triu_indices(m, 1)
+        rho = np.clip(np.einsum('gkn,gln->gkl', Z, Z)[:, a, c], -1, 1)
+        with np.errstate(divide='ignore', invalid='ignore'): t = rho * np.sqrt((n - 2) / ((1 + rho) * (1 - rho)))   # as spearmanr
+        pairs.append(pd.DataFrame({'batch': np.repeat(blabel[at], len(a)), 'rater_a': np.concatenate([w[a] for _, _, w in bl]),
+                                   'rater_b': np.concatenate([w[c] for _, _, w in bl]), 'images': n, 'rho': rho.ravel(),
+                                   'p': student_t.sf(t.ravel(), n - 2)}))
+    tested = (out.left_out == '').to_numpy()
+    out['p_bh'] = np.nan
+    if tested.any(): out.loc[tested, 'p_bh'] = false_discovery_control(out.p[tested].to_numpy(), method='bh')
+    out['significant'] = out.p_bh <= fdr
+    out = out[['batch', 'images', 'raters', 'images_used', 'raters_used', 'mean_rho', 'p', 'p_bh', 'significant', 'left_out']]
+    pairs = (pd.concat(pairs, ignore_index=True) if pairs else
+             pd.DataFrame({'batch': [], 'rater_a': [], 'rater_b': [], 'images': [], 'rho': [], 'p': []}))
+    pairs['p_bh'] = false_discovery_control(pairs.p.to_numpy(), method='bh') if len(pairs) else np.nan
+    pairs['significant'] = pairs.p_bh <= fdr
+    const = int((out.raters - out.raters_used)[tested].sum())
+    left = out.left_out[~tested].value_counts().to_dict()
+    all_pairs = int((out.raters * (out.raters - 1) // 2).sum())
+    out.attrs['summary'] = {
+        'column': column, 'fdr': fdr, 'batches': len(out), 'tested': int(tested.sum()), 'significant': int(out.significant.sum()),
+        'share significant': float(out.significant[tested].mean()) if tested.any() else np.nan,
+        'share of all batches': float(out.significant.mean()) if len(out) else np.nan,
+        'median mean rho': float(out.mean_rho.median()), 'pairs tested': len(pairs),
+        'share of pairs significant (BH over pairs)': float(pairs.significant.mean()) if len(pairs) else np.nan,
+        'raters left out of a tested batch (constant ratings)': const, 'pairs left out': all_pairs - len(pairs),
+        **{f"batches left out: {k}": int(v) for k, v in left.items()}}
+    out.attrs['pairs'] = pairs
+    if left or const:
+        warnings.warn(f"batch_consistency({column!r}): " + '; '.join([f"{v} of {len(out)} batches left out ({k})" for k, v in left.items()]
+                      + ([f"{const} raters with constant ratings left out of their batch"] if const else [])))
+    return out
+
+# %% ../nbs/15_interpret.ipynb #k16a10
+def _model_srcc(model, mean:pd.Series) -> dict:
+    "SRCC of a model's predictions (indexed by fname) with the per-image mean rating, over the images both have."
+    from scipy.stats import spearmanr
+    if isinstance(model, dict): model = pd.Series(model)
+    if not isinstance(model, pd.Series):
+        raise ValueError(f"model must be predicted scores indexed by fname (a pandas Series or a dict), not {type(model).__name__}: "
+                         "e.g. pd.Series(preds, index=fnames).")
+    if model.index.duplicated().any(): raise ValueError(f"model predicts {model.index[model.index.duplicated()][0]} twice: one score per image.")
+    pred = pd.to_numeric(model, errors='coerce').dropna()
+    both = mean.index.intersection(pred.index)
+    if len(both) < 3:
+        raise ValueError(f"model predictions cover {len(both)} of the {len(mean)} rated images (need at least 3): "
+                         f"index them by fname as in the ratings (e.g. {mean.index[0]!r}).")
+    return {'images': len(both), 'srcc': float(spearmanr(pred[both], mean[both])[0])}
 
 def human_consistency(ratings:pd.DataFrame, # one row per (image, rater): `fname`, `rater` and `column`
                       column:str='score_rating', # the rating compared (`score_rating` or an attribute's vote column)
                       thresholds=(0, 100, 200), # one row per threshold t: the raters with more than t images
                       min_images:int=3, # a rater sharing fewer images with other raters is left out
+                      model=None, # predicted scores indexed by fname (Series or dict): adds a 'model' row, SRCC vs the mean rating
                      ) -> pd.DataFrame:
-    "Per group of raters (more than `t` images rated): count and mean SRCC vs the others' mean and vs the full mean; who was left out in `attrs['dropped']`."
+    "Per group of raters (more than `t` images rated): count and mean SRCC vs the others' mean and vs the full mean; rows for the model and for who was left out."
     from scipy.stats import spearmanr
     missing = int(ratings[column].isna().sum())
     rated = ratings.dropna(subset=[column])
@@ -192,13 +372,13 @@ def human_consistency(ratings:pd.DataFrame, # one row per (image, rater): `fname
     r = rated.assign(others=(total - rated[column]) / (count - 1), everyone=total / count)[count > 1]   # images only one rated: no others
     reasons = {'few': f"fewer than {min_images} images shared with other raters", 'const': 'constant ratings',
                'others': "constant mean of the others"}
-    dropped, per_rater = dict.fromkeys(reasons.values(), 0), []
+    dropped, per_rater, who = dict.fromkeys(reasons.values(), 0), [], []
     shared = dict(list(r.groupby('rater')))
     for rater in ratings.rater.unique():
         d = shared.get(rater, r.iloc[:0])
         why = ('few' if len(d) < min_images else 'const' if d[column].nunique() < 2 else
                'others' if d.others.nunique() < 2 or d.everyone.nunique() < 2 else None)
-        if why is not None: dropped[reasons[why]] += 1; continue
+        if why is not None: dropped[reasons[why]] += 1; who.append((rater, len(d), reasons[why])); continue
         per_rater.append({'rater': rater, 'images': len(d), 'srcc_vs_others': spearmanr(d[column], d.others)[0],
                           'srcc_vs_label': spearmanr(d[column], d.everyone)[0]})
     per_rater = pd.DataFrame(per_rater, columns=['rater', 'images', 'srcc_vs_others', 'srcc_vs_label'])
@@ -206,9 +386,17 @@ def human_consistency(ratings:pd.DataFrame, # one row per (image, rater): `fname
         why = ', '.join(f"{n} ({k})" for k, n in dropped.items() if n)
         warnings.warn(f"human_consistency({column!r}): {sum(dropped.values())} of {ratings.rater.nunique()} raters left out"
                       + (f": {why}" if why else '') + (f"; {missing} ratings without a value ignored" if missing else ''))
+    cols = ['raters', 'SRCC vs mean of others', 'SRCC vs label (Kong)']
     rows = {f"> {t} images": {'raters': int((sel := per_rater[per_rater.images > t]).shape[0]),
                                'SRCC vs mean of others': sel.srcc_vs_others.mean(), 'SRCC vs label (Kong)': sel.srcc_vs_label.mean()}
             for t in thresholds}
-    out = pd.DataFrame(rows).T
+    fit = None if model is None else _model_srcc(model, g.mean())
+    if fit is not None: rows['model'] = {'raters': np.nan, 'SRCC vs mean of others': np.nan, 'SRCC vs label (Kong)': fit['srcc']}
+    for k, n in dropped.items():
+        if n: rows[f"left out: {k}"] = {'raters': n, 'SRCC vs mean of others': np.nan, 'SRCC vs label (Kong)': np.nan}
+    if not sum(dropped.values()): rows['left out: none'] = {'raters': 0, 'SRCC vs mean of others': np.nan, 'SRCC vs label (Kong)': np.nan}
+    out = pd.DataFrame(rows).T[cols]
     out.attrs['per_rater'], out.attrs['dropped'] = per_rater, dropped
+    out.attrs['dropped_raters'] = pd.DataFrame(who, columns=['rater', 'images', 'reason'])
+    if fit is not None: out.attrs['model'] = fit
     return out

@@ -98,8 +98,9 @@ def synth_learner(loss:str='cov', # a registered method
     "A tiny `aesthetic_learner` on random images with linearly learnable targets (distribution methods: m rating proportions) for tests."
     g = torch.Generator().manual_seed(seed); torch.manual_seed(seed)
     meth = get_method(loss); p = meth.params(**kwargs.get('loss_params', {}))
-    values = [] if meth.standardize is False else TARGETS[:m - 1] + ['score']   # values to regress
-    bins = m if meth.standardize is False else p.get('bins', 0)                 # rating proportions (Zeng et al.'s methods, joint)
+    zeng = 'labels' in meth.defaults and 'bins' not in meth.defaults            # Zeng et al.'s methods learn rating proportions only
+    values = [] if zeng else TARGETS[:m - 1] + ['score']                        # values to regress
+    bins = m if zeng else p.get('bins', 0)                                      # rating proportions (Zeng et al.'s methods, joint)
     targets = values + [f"p{i}" for i in range(1, bins + 1)]
     w = torch.randn(3, m, generator=g)
     def ds(k):
@@ -111,6 +112,7 @@ def synth_learner(loss:str='cov', # a registered method
     dls.targets = targets
     body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
     model = AestheticModel(body, PooledHead(8, meth.n_out(len(targets), **p)))
+    if meth.head is not None: model[1].linear = meth.head(8, meth.n_out(len(targets), **p), len(targets), **p)
     if meth.init_head is not None: meth.init_head(model[1].linear, len(targets), **p)
     return aesthetic_learner(dls, model, loss, **kwargs)
 

@@ -49,6 +49,7 @@ class Method:
     truth: Callable|None = None                # (labels n x m in label units, **params) -> the truth of the outputs (None: the labels)
     standardize: bool|Callable = True          # standardise the targets? False: raw labels (e.g. rating distributions); or targets -> one bool each
     data: Callable|None = None                 # (labels, form 'aadb'/'ava', folder) -> (labels, targets) it learns (None: the usual targets)
+    head: Callable|None = None                 # (nf, n_out, m, **params) -> module from pooled features to the raw outputs (None: one nn.Linear)
 
     def params(self, **given) -> dict:
         "The defaults updated with `given` (None values ignored), checked; unknown parameter names are refused."
@@ -86,10 +87,12 @@ def method_model(loss:str='cov',           # a registered method
                  pretrained:bool=True,      # body with the verified local ImageNet weights
                  multiblock:bool|None=None, # pool every block (Malu et al.); None: the method's default
                  **params) -> AestheticModel:
-    "The `AestheticModel` of method `loss`: head sized by `n_out`, started by `init_head`."
+    "The `AestheticModel` of method `loss`: head sized by `n_out` (the method's own `head` module, if it has one), started by `init_head`."
     meth = get_method(loss); p = meth.params(**params)
     if multiblock is None: multiblock = meth.model.get('multiblock', False)
     model = create_model(arch, meth.n_out(m, **p), pretrained, multiblock)
+    if meth.head is not None:   # e.g. Kong et al.'s attribute branch and content gates: still `model[1].linear`, what head fits train
+        model[1].linear = meth.head(model[1].linear.in_features, meth.n_out(m, **p), m, **p)
     if meth.init_head is not None: meth.init_head(model[1].linear, m, **p)
     return model
 
@@ -202,3 +205,4 @@ register_method(Method('cov', 'AAACov: mean and per-image covariance of all targ
 
 # %% ../nbs/11_methods.ipynb #u1m06
 from . import unified  # noqa: E402,F401  (registers Zeng et al.'s 'ce', 'emd', 'huber', 'pmse')
+from . import ranking  # noqa: E402,F401  (registers Kong et al.'s 'kong')

@@ -18,8 +18,8 @@ from .dataloaders import target_norm
 from .methods import METHODS, get_method, method_model, config_params
 
 # %% auto #0
-__all__ = ['CHECKPOINT_VERSION', 'ModelFileError', 'save_model_folder', 'check_config', 'load_model_folder', 'save_checkpoint',
-           'read_checkpoint', 'load_checkpoint', 'CheckpointCallback', 'is_model_folder']
+__all__ = ['CHECKPOINT_VERSION', 'FITTED_CONFIG', 'ModelFileError', 'save_model_folder', 'check_config', 'load_model_folder',
+           'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'CheckpointCallback', 'is_model_folder']
 
 # %% ../nbs/13_modelfiles.ipynb #3006
 class ModelFileError(ValueError):
@@ -211,10 +211,14 @@ def _restore_opt(learn, opt_json:dict, tensors:dict):
               for h in _unjson(opt_json['hypers'], tuples=False)]
     learn.opt.load_state_dict({'hypers': hypers, 'state': per_param})
 
+FITTED_CONFIG = ('group_names',)   # config entries a fit writes (e.g. Kong et al.'s content-group names), not options
+
 def _check_same_config(learn, state, path):
     cfg = getattr(learn, 'aaacov_config', None)
-    if state.get('config') is None or cfg is None or state['config'] == _jsonable(cfg): return
-    diff = {k: (state['config'].get(k), cfg.get(k)) for k in set(cfg) | set(state['config']) if state['config'].get(k) != _jsonable(cfg.get(k))}
+    if state.get('config') is None or cfg is None: return
+    was, now = ({k: v for k, v in c.items() if k not in FITTED_CONFIG} for c in (state['config'], _jsonable(cfg)))
+    if was == now: return
+    diff = {k: (was.get(k), now.get(k)) for k in set(was) | set(now) if was.get(k) != now.get(k)}
     raise ModelFileError(f"{path}: the checkpoint is of another model configuration {diff} (checkpoint, now); "
                          "train with the same options or start again in another folder.")
 
@@ -226,6 +230,8 @@ def load_checkpoint(learn:Learner, # a learner of the same configuration
     state = read_checkpoint(path)
     if state is None: raise ModelFileError(f"{path}: no checkpoint (state.json) to resume from.")
     _check_same_config(learn, state, path)
+    cfg = getattr(learn, 'aaacov_config', None)
+    if cfg is not None: cfg.update({k: v for k, v in (state.get('config') or {}).items() if k in FITTED_CONFIG})   # what the fit found
     try: tensors = load_file(str(Path(path)/state['weights']))
     except Exception as e: raise ModelFileError(f"{Path(path)/state['weights']}: unreadable checkpoint ({e}); delete {path} to start again.") from None
     try: _bare_model(learn).load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith('model.')})

@@ -69,10 +69,15 @@ def cam_maps(model:nn.Module,  # an `AestheticModel` with a `PooledHead`
              rows,              # output rows (targets) to map
              size,              # (h, w) of the maps
             ) -> torch.Tensor:
-    "Class-activation maps (rows x H x W at `size`, output units) of output `rows` for the one image in `x`."
-    body, W = model[0], model[1].linear.weight[list(rows)].detach()
+    "Class-activation maps (rows x H x W at `size`, output units) of output `rows` for the one image in `x`; a head that is not one linear layer is linearised at the photo's pooled features."
+    body, head = model[0], model[1].linear
     with torch.inference_mode():
         fmaps = body.block_maps(x) if hasattr(body, 'block_maps') else [body(x)]   # multi-block: one map per block
+    if isinstance(head, nn.Linear): W = head.weight[list(rows)].detach()
+    else:   # e.g. Kong et al.'s gated head: its Jacobian at this photo's pooled features plays the weights' part
+        f = torch.cat([fm.mean((2, 3)) for fm in fmaps], 1)[0].clone()
+        W = torch.autograd.functional.jacobian(lambda v: head(v[None])[0], f)[list(rows)].detach()
+    with torch.inference_mode():
         up, start = 0, 0
         for fm in fmaps:   # each block's map with its slice of the weights, summed at image size
             c = fm.shape[1]

@@ -1,4 +1,4 @@
-"""One self-contained HTML file from a `predict` CSV: per photo the score ± σ, attribute bars with their σ, activation maps of its strongest attributes, a conditional "what if", a predicted rating distribution; a summary of the folder.
+"""One self-contained HTML file from a `predict` CSV: per photo the score ± σ, attribute bars with their σ, activation maps of its strongest attributes, a conditional "what if", a predicted rating distribution, the weights of a content-adaptive model's content groups; a summary of the folder.
 
 Docs: https://aaacov.github.io/aaacov/report.html.md"""
 
@@ -35,6 +35,34 @@ def _overlay(im, heat, size=256):
     h = (heat - heat.min()) / (np.ptp(heat) + 1e-9)
     rgba = (colormaps['jet'](h)[..., :3] * 255).astype(np.uint8)
     return Image.blend(im.convert('RGB'), Image.fromarray(rgba).resize(im.size), 0.45)
+
+# %% ../nbs/17_report.ipynb #g17a02
+def _gate_sentence(weights,          # a photo's content-group weights (K, summing to 1)
+                   names:list|None,  # the groups' names (`Predictor.groups`; 'group <k>' or None: unnamed)
+                  ) -> str:
+    "Plain text: the content group a photo was mostly scored as, by name when it has one, with its number and weight."
+    k = int(np.argmax(weights)); w = float(weights[k])
+    if names is None or names[k] == f"group {k + 1}": return f"Scored mostly by content group {k + 1} (weight {w:.2f})."   # unnamed
+    name = names[k]
+    return f"Scored mostly as {'an' if name[:1].lower() in 'aeiou' else 'a'} {name} photo (content group {k + 1}, weight {w:.2f})."
+
+def _gate_chart(weights,      # a photo's content-group weights (K, summing to 1)
+                names:list,   # the groups' labels (`Predictor.groups`)
+                w:int=300,    # the chart's width (px)
+                row:int=16,   # the height of one group's bar (px)
+               ) -> str:
+    "A photo's content-group weights as a small inline SVG bar chart: one labelled bar per group on a fixed 0 … 1 scale."
+    weights = np.asarray(weights, dtype=np.float64); lw, vw = 120, 36   # label and value columns (px)
+    bw, h = w - lw - vw, len(weights) * row
+    def bar(i, name, g):
+        y, short = i * row, name if len(name) <= 18 else name[:17] + '…'   # a long name in full in the tooltip
+        return (f"<text x='{lw - 4}' y='{y + row - 4}' font-size='11' text-anchor='end'>{html.escape(short)}</text>"
+                f"<rect x='{lw}' y='{y + 2}' width='{bw}' height='{row - 4}' fill='#eee'/>"
+                f"<rect x='{lw}' y='{y + 2}' width='{bw * min(max(g, 0), 1):.1f}' height='{row - 4}' fill='#4a7fc1'><title>{html.escape(name)}: {g:.3f}</title></rect>"
+                f"<text x='{lw + bw + 4}' y='{y + row - 4}' font-size='11'>{g:.2f}</text>")
+    return (f"<figure class=gates><svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}' viewBox='0 0 {w} {h}' role='img' "
+            f"aria-label='content group weights'>{''.join(bar(i, n, g) for i, (n, g) in enumerate(zip(names, weights)))}</svg>"
+            f"<figcaption>content group weights</figcaption></figure>")
 
 # %% ../nbs/17_report.ipynb #17x006
 def _bars(mu, sig, targets, attrs) -> str:
@@ -99,12 +127,14 @@ def _card(pred:Predictor, key:str) -> tuple:
     maps = pred.maps(im, [outputs.index(t) for t in shown])
     figs = ''.join(f"<figure><img src='{_b64_jpeg(_overlay(im, maps[i]))}' alt='map'><figcaption>{html.escape(DISPLAY_NAMES.get(t, t))}"
                    f"</figcaption></figure>" for i, t in enumerate(shown))
-    dist = p.get('dist')
+    dist, gates = p.get('dist'), p.get('gates')
     chart = '' if dist is None else _dist_chart(dist[0], p['ratings'], mu[j], None if sig is None else sig[j])
     pm = '' if sig is None or dist is not None else f' ± {sig[j]:.2f}'   # a distribution's std is the raters' spread: under its chart
+    gate = '' if gates is None else f"<p class=gate>{html.escape(_gate_sentence(gates[0], pred.groups))}</p>"
+    gchart = '' if gates is None else _gate_chart(gates[0], pred.groups)
     return (f"<section class=card><h3>{name}</h3>"
-            f"<p class=score>{html.escape(outputs[j])} {mu[j]:.2f}{pm}</p><img class=photo src='{_b64_jpeg(im)}' alt='photo'>"
-            f"{chart}{figs}{f'<div class=bars>{_bars(mu, sig, outputs, attrs)}</div>' if attrs else ''}"
+            f"<p class=score>{html.escape(outputs[j])} {mu[j]:.2f}{pm}</p>{gate}<img class=photo src='{_b64_jpeg(im)}' alt='photo'>"
+            f"{chart}{gchart}{figs}{f'<div class=bars>{_bars(mu, sig, outputs, attrs)}</div>' if attrs else ''}"
             f"{_whatif(mu, None if p.get('cov') is None else p['cov'][0], outputs)}</section>"), p
 
 # %% ../nbs/17_report.ipynb #17x008

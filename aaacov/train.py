@@ -142,6 +142,7 @@ def train(data,                      # folder with AADB label files or an AVA.tx
           rank:int|None=None,        # rank of the per-photo correction for param='lowrank' (default: the method's)
           calibrate:bool=True,       # fit the covariance's post-hoc calibration on the validation split (methods with a Σ)
           labels:str|None=None,      # label type of Zeng et al.'s methods ('binary', 'score', 'rsd', 'gaussian_nv', 'gaussian_mv'; `aaacov.unified`)
+          method_params:dict|None=None, # any other parameters of the method (e.g. Kong et al.'s {'omega_r': 1, 'sampling': 'mix', 'k': 10})
           epochs:int=10,             # epochs
           lr:float|None=None,        # learning rate (default: the range test; the validation pick for a frozen body)
           size:int=224,              # training image size
@@ -161,6 +162,9 @@ def train(data,                      # folder with AADB label files or an AVA.tx
     check_train_args(epochs, lr, bs, size, workers)
     out = check_output_dir(out, '--out', is_ours=is_model_folder); ckpt = out/'checkpoint' if checkpoint else None
     loss_params = {k: v for k, v in dict(param=param, rank=rank, labels=labels).items() if v is not None}
+    if clash := sorted(k for k in set(loss_params) & set(method_params or {}) if loss_params[k] != method_params[k]):
+        raise ValueError(f"parameter(s) {clash} given twice with different values")
+    loss_params.update(method_params or {})
     get_method(loss).params(**loss_params)   # a parameter the method does not take: refused before anything runs
     options = dict(data=str(Path(data).resolve()), images=str(Path(images or data).resolve()), arch=arch, loss=loss, **loss_params, epochs=epochs,
                    lr=lr, size=size, bs=bs, fine_tune=fine_tune, from_scratch=from_scratch, seed=seed, no_cache=not cache, workers=workers)

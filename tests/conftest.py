@@ -68,3 +68,23 @@ def bounded(f, seconds=20):
     if t.is_alive(): pytest.fail(f"still waiting after {seconds}s: the file was opened", pytrace=False)
     if 'error' in out: raise out['error']
     return out.get('result')
+
+def small_photos(dest, thumb=None):
+    "Three real photos (scikit-image) and a broken file in `dest`: what the predict/report tests score."
+    from skimage import data
+    dest = Path(dest)
+    for name in ('astronaut', 'coffee', 'chelsea'):
+        im = Image.fromarray(getattr(data, name)())
+        if thumb: im.thumbnail((thumb, thumb))
+        im.save(dest/f'{name}.jpg', quality=90)
+    (dest/'broken.jpg').write_bytes(b'not a jpeg')
+    return dest
+
+def predict_csv_report(model, photos, tmp_path, name):
+    "`aaacov predict` with a report: (CSV rows as read by csv, the CSV as a DataFrame, the report's HTML)."
+    import csv
+    from aaacov.cli import main
+    out, rep = Path(tmp_path)/f'{name}.csv', Path(tmp_path)/f'{name}.html'
+    assert main(['predict', str(photos), '--model', str(model), '--out', str(out), '--report', str(rep), '--quiet', '--bs', '2']) in (0, None)
+    with open(out, newline='', encoding='utf-8') as f: rows = list(csv.reader(f))
+    return rows, pd.read_csv(out), rep.read_text(encoding='utf-8')

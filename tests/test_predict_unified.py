@@ -4,6 +4,7 @@ import csv, json, shutil
 from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
 from PIL import Image
+from conftest import small_photos, predict_csv_report
 
 P = [f'p_{r}' for r in range(1, 11)]
 
@@ -29,19 +30,9 @@ def models(tmp_path_factory):
     return out
 
 @pytest.fixture(scope='module')
-def photos(tmp_path_factory):
-    from skimage import data
-    d = tmp_path_factory.mktemp('photos')
-    for name in ('astronaut', 'coffee', 'chelsea'): Image.fromarray(getattr(data, name)()).save(d/f'{name}.jpg', quality=90)
-    (d/'broken.jpg').write_bytes(b'not a jpeg')
-    return d
+def photos(tmp_path_factory): return small_photos(tmp_path_factory.mktemp('photos'))
 
-def _predict(model, photos, tmp_path, name):
-    from aaacov.cli import main
-    out, rep = tmp_path/f'{name}.csv', tmp_path/f'{name}.html'
-    assert main(['predict', str(photos), '--model', str(model), '--out', str(out), '--report', str(rep), '--quiet', '--bs', '2']) in (0, None)
-    with open(out, newline='', encoding='utf-8') as f: rows = list(csv.reader(f))
-    return rows, pd.read_csv(out), rep.read_text(encoding='utf-8')
+_predict = predict_csv_report
 
 def test_distribution_model_csv_and_report(models, photos, tmp_path):
     rows, res, html = _predict(models['rsd'], photos, tmp_path, 'rsd')
