@@ -22,7 +22,7 @@ from .models import AestheticModel, PooledHead, aesthetic_splitter
 from .metrics import target_table
 from .dataloaders import target_norm, target_std, decode_targets
 from .callbacks import NonFiniteLossCallback
-from .methods import get_method, method_model, to_label_units, outputs_vs_truth, output_names
+from .methods import get_method, method_model, method_head, to_label_units, outputs_vs_truth, output_names
 
 # %% auto #0
 __all__ = ['aesthetic_learner', 'add_normalize', 'cov_learner', 'synth_learner', 'predict_distribution', 'evaluate', 'calibrate',
@@ -111,9 +111,7 @@ def synth_learner(loss:str='cov', # a registered method
     dls = DataLoaders(DataLoader(ds(n), bs=bs, shuffle=True, drop_last=True), DataLoader(ds(n // 4), bs=bs))
     dls.targets = targets
     body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
-    model = AestheticModel(body, PooledHead(8, meth.n_out(len(targets), **p)))
-    if meth.head is not None: model[1].linear = meth.head(8, meth.n_out(len(targets), **p), len(targets), **p)
-    if meth.init_head is not None: meth.init_head(model[1].linear, len(targets), **p)
+    model = method_head(AestheticModel(body, PooledHead(8, meth.n_out(len(targets), **p))), meth, len(targets), **p)
     return aesthetic_learner(dls, model, loss, **kwargs)
 
 # %% ../nbs/12_learner.ipynb #2014

@@ -20,8 +20,8 @@ from .callbacks import CovStatsCallback
 
 # %% auto #0
 __all__ = ['METHODS', 'MALU_WEIGHTS', 'srcc_metrics', 'Method', 'register_method', 'get_method', 'config_params', 'method_model',
-           'to_label_units', 'decode_mean', 'output_names', 'outputs_vs_truth', 'standardize_mask', 'init_cov_head',
-           'decode_cov']
+           'method_head', 'to_label_units', 'decode_mean', 'output_names', 'outputs_vs_truth', 'standardize_mask',
+           'init_cov_head', 'decode_cov']
 
 # %% ../nbs/11_methods.ipynb #t006
 def srcc_metrics(targets:list, cbs:list=(), **params) -> list:
@@ -90,10 +90,16 @@ def method_model(loss:str='cov',           # a registered method
     "The `AestheticModel` of method `loss`: head sized by `n_out` (the method's own `head` module, if it has one), started by `init_head`."
     meth = get_method(loss); p = meth.params(**params)
     if multiblock is None: multiblock = meth.model.get('multiblock', False)
-    model = create_model(arch, meth.n_out(m, **p), pretrained, multiblock)
+    return method_head(create_model(arch, meth.n_out(m, **p), pretrained, multiblock), meth, m, **p)
+
+def method_head(model:AestheticModel, # a model whose pooled head has the method's `n_out` outputs
+                meth:Method,          # the method
+                m:int,                # number of targets
+                **params) -> AestheticModel: # the same model
+    "The method's own head module in place of the linear layer (if it has one), started by `init_head`."
     if meth.head is not None:   # e.g. Kong et al.'s attribute branch and content gates: still `model[1].linear`, what head fits train
-        model[1].linear = meth.head(model[1].linear.in_features, meth.n_out(m, **p), m, **p)
-    if meth.init_head is not None: meth.init_head(model[1].linear, m, **p)
+        model[1].linear = meth.head(model[1].linear.in_features, meth.n_out(m, **params), m, **params)
+    if meth.init_head is not None: meth.init_head(model[1].linear, m, **params)
     return model
 
 # %% ../nbs/11_methods.ipynb #t016

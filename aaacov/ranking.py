@@ -16,9 +16,9 @@ from .methods import Method, register_method
 
 # %% auto #0
 __all__ = ['SAMPLINGS', 'KONG_DEFAULTS', 'pairwise_rank_loss', 'attach_ratings', 'RaterTable', 'random_pairs', 'large_gap_pairs',
-           'cross_rater_pairs', 'within_rater_pairs', 'mix_pairs', 'auto_sampling', 'sample_pairs', 'PairBatches',
-           'KongHead', 'KongSetup', 'KongLoss', 'kong_outputs', 'decode_kong', 'kong_metrics', 'kong_callbacks',
-           'threshold_accuracy']
+           'cross_rater_pairs', 'within_rater_pairs', 'mix_pairs', 'train_items', 'auto_sampling', 'sample_pairs',
+           'PairBatches', 'KongHead', 'KongSetup', 'KongLoss', 'kong_outputs', 'decode_kong', 'kong_metrics',
+           'kong_callbacks', 'threshold_accuracy']
 
 # %% ../nbs/22_ranking.ipynb #k006
 def pairwise_rank_loss(pred_i, # predicted scores of the first photos (n)
@@ -140,6 +140,11 @@ def mix_pairs(score, raters:RaterTable, n:int, rng:np.random.Generator,
     return p[rng.permutation(len(p))]
 
 # %% ../nbs/22_ranking.ipynb #k022
+def train_items(learn):
+    "The training photos' labels in the training items' order: a head fit's `learn.pair_items`, else the training DataLoader's items."
+    items = getattr(learn, 'pair_items', None)
+    return getattr(learn.dls.train, 'items', None) if items is None else items
+
 SAMPLINGS = ('auto', 'random', 'gap', 'cross', 'within', 'mix')
 
 def auto_sampling(score, raters:RaterTable|None) -> str:
@@ -173,9 +178,7 @@ class PairBatches(Callback):
     def __init__(self, sampling:str='auto', within:float=0.5, gap:float=0.1, pairs:float=1.0):
         self.sampling, self.within, self.gap, self.pairs = sampling, within, gap, pairs
     def before_fit(self):
-        items = getattr(self.learn, 'pair_items', None)
-        if items is None: items = getattr(self.dls.train, 'items', None)
-        dl = self.dls.train; n = len(dl.dataset)
+        items, dl = train_items(self.learn), self.dls.train; n = len(dl.dataset)
         if not isinstance(items, pd.DataFrame) and isinstance(dl.dataset, (list, tuple)):   # in-memory (input, target) pairs: the score is the last target
             items = pd.DataFrame({'score': [float(torch.as_tensor(y).reshape(-1)[-1]) for _, y in dl.dataset]})
         if not isinstance(items, pd.DataFrame) or 'score' not in items.columns or len(items) != n:
@@ -294,8 +297,7 @@ class KongSetup(Callback):
             d2 = np.sort(((fn[:, None, :] - km.cluster_centers_[None]) ** 2).sum(-1), 1)
             gap = float((d2[:, 1] - d2[:, 0]).mean()) if head.k > 1 else 1.0
             head.temp.fill_(max(gap / np.log(4), 1e-6))
-        items = getattr(self.learn, 'pair_items', None)
-        if items is None: items = getattr(self.dls.train, 'items', None)
+        items = train_items(self.learn)
         classes = items['content'].to_numpy() if isinstance(items, pd.DataFrame) and 'content' in items.columns and len(items) == len(fn) else None
         cfg = getattr(self.learn, 'aaacov_config', None)
         if cfg is not None: cfg['group_names'] = _group_names(km.labels_, classes)
