@@ -325,13 +325,13 @@ def aadb_block(
                      splitter=split_by_column, item_tfms=item_tfms, n_inp=1)
 
 # %% ../nbs/01_dataloaders.ipynb #c019
-def _check_table(labels:pd.DataFrame, targets) -> None:
+def _check_table(labels:pd.DataFrame, targets, allow_missing:bool=False) -> None:
     "Raise a clear error unless `labels` has image paths and valid values for `targets`."
     if 'path' not in labels.columns:
         raise ValueError("the labels have no `path` column: call `match_images(labels, image_root)` first, or pass `root=`.")
     unknown = [t for t in targets if t not in labels.columns]
     if unknown: raise ValueError(f"target(s) {unknown} are not columns of the labels ({list(labels.columns)}).")
-    validate_labels(labels, targets=list(targets))
+    validate_labels(labels, targets=list(targets), allow_missing=allow_missing)
 
 # %% ../nbs/01_dataloaders.ipynb #u01m01
 def _masked_stats(labels:pd.DataFrame, targets:list, standardize) -> tuple|None:
@@ -357,12 +357,13 @@ def aadb_dataloaders(
     num_workers:int|None=None,             # DataLoader workers (None: fastai's default)
     cache:bool|str|Path|ImageCache=True,   # Pre-resized images: True (default folder), a folder, an `ImageCache`; False: none
     progress:bool=True,                    # Show a progress bar while the cache is filled?
+    allow_missing:bool=False,              # Accept withheld (NaN) attribute labels (methods that learn from them, e.g. PEAR)?
     **kwargs,                              # Passed on to `DataBlock.dataloaders`
 ) -> DataLoaders:
     "fastai `DataLoaders` (train/valid from the `split` column) for an AADB-format labels table; `cache`: pre-resized images."
     if root is not None: labels = match_images(labels, root)
     targets = list(targets)
-    _check_table(labels, targets)
+    _check_table(labels, targets, allow_missing)
     for s in ('train', 'valid'):
         if not (labels.split == s).any():
             raise ValueError(f"no `{s}` rows in the labels (splits present: {sorted(labels.split.unique())}).")
@@ -372,7 +373,7 @@ def aadb_dataloaders(
     if cache is True or isinstance(cache, (str, Path)): cache = ImageCache(size, None if cache is True else cache)
     if cache: cache.build(items.path, progress=progress)   # once, in parallel; names every unusable file
     dls = aadb_block(targets, size=size, flip=flip, stats=stats, cache=cache or None).dataloaders(items, bs=bs, **kwargs)
-    dls.targets = targets
+    dls.targets, dls.allow_missing = targets, allow_missing
     return dls
 
 # %% ../nbs/01_dataloaders.ipynb #c020
@@ -385,7 +386,7 @@ def aadb_test_dl(
     "A labelled `DataLoader` of the `split` rows (with `path`), processed like the validation set."
     rows = labels[labels.split == split].reset_index(drop=True)
     if len(rows) == 0: raise ValueError(f"no `{split}` rows in the labels")
-    _check_table(rows, getattr(dls, 'targets', TARGETS))
+    _check_table(rows, getattr(dls, 'targets', TARGETS), getattr(dls, 'allow_missing', False))   # as the training rows were checked
     return dls.test_dl(rows, with_labels=True, **kwargs)
 
 # %% ../nbs/01_dataloaders.ipynb #d034

@@ -17,17 +17,30 @@ from fastai.vision.augment import Normalize
 from .dataloaders import target_norm, target_std, default_cache_dir, file_stamp, TensorTargets, CachedPhoto
 from .metrics import target_table
 from .callbacks import NonFiniteLossCallback, NonFiniteLossError
-from .methods import get_method, outputs_vs_truth, output_names
+from .methods import get_method, outputs_vs_truth, output_names, config_params
 from .modelfiles import CheckpointCallback, read_checkpoint, load_checkpoint, _resize_size, _resize_tfm
 
 # %% auto #0
-__all__ = ['FEATURE_CACHE_VERSION', 'pooled_body_features', 'feature_cache_key', 'cached_body_features', 'feature_dls',
-           'head_learner', 'pick_lr', 'fit_head', 'crossfit_preds']
+__all__ = ['FEATURE_CACHE_VERSION', 'input_thumbnails', 'pooled_body_features', 'feature_cache_key', 'cached_body_features',
+           'feature_dls', 'head_learner', 'pick_lr', 'fit_head', 'crossfit_preds']
+
+# %% ../nbs/14_features.ipynb #v3f00
+def input_thumbnails(xb,        # a batch of normalised images (n x 3 x h x w), as the DataLoaders give them
+                     dls,       # the DataLoaders (their `Normalize` is undone)
+                     px:int,    # side of the thumbnails
+                    ) -> torch.Tensor: # n x (3 · px · px) pixels in [0, 1]
+    "The batch's images in [0, 1], area-averaged to px x px and flattened: what a method that reconstructs its input (PEAR) compares with."
+    import torch.nn.functional as F
+    x = torch.as_tensor(xb).as_subclass(torch.Tensor).float()
+    norm = next((t for t in getattr(getattr(dls, 'after_batch', None), 'fs', []) if isinstance(t, Normalize)), None)
+    if norm is not None: x = x * norm.std.as_subclass(torch.Tensor).to(x) + norm.mean.as_subclass(torch.Tensor).to(x)
+    return F.adaptive_avg_pool2d(x, px).clamp(0, 1).flatten(1)
 
 # %% ../nbs/14_features.ipynb #4009
 def pooled_body_features(learn:Learner, # a learner whose model is `AestheticModel(body, PooledHead)`
                          dl,             # DataLoader of images (and targets)
                          progress:bool=False, # show a progress bar
+                         thumbs:int=0,   # also append each input's `input_thumbnails` of this side (0: none)
                         ) -> tuple:
     "(pooled body features, targets) of every item of `dl`, body in eval mode (on CPU the body is left in channels-last format)."
     from fastprogress.fastprogress import progress_bar
@@ -38,7 +51,8 @@ def pooled_body_features(learn:Learner, # a learner whose model is `AestheticMod
     with torch.inference_mode():
         for xb, yb in (progress_bar(dl, leave=False) if progress else dl):
             xb = xb.contiguous(memory_format=torch.channels_last) if xb.device.type == 'cpu' else xb
-            feats.append(pool(body(xb)).flatten(1).float().cpu().as_subclass(torch.Tensor))
+            f = pool(body(xb)).flatten(1).float().cpu().as_subclass(torch.Tensor)
+            feats.append(torch.cat([f, input_thumbnails(xb, learn.dls, thumbs).cpu()], 1) if thumbs else f)
             ys.append(torch.as_tensor(yb).float().cpu().as_subclass(torch.Tensor))
     return torch.cat(feats), torch.cat(ys)
 
@@ -55,13 +69,15 @@ def _pixel_pipeline(dls) -> list:
 
 def feature_cache_key(learn:Learner, # the learner whose frozen body makes the features
                       dl,             # DataLoader whose items (a table with `path`) are featurised
+                      thumbs:int=0,   # side of the input thumbnails stored with the features (0: none)
                      ) -> str|None:
     "Hash of what a frozen body's pooled features depend on: architecture, weights, input size and normalisation, files."
     items = getattr(dl, 'items', None)
     if not isinstance(items, pd.DataFrame) or 'path' not in items: return None
     h = hashlib.sha256()
     cfg = learn.aaacov_config
-    h.update(json.dumps([cfg['arch'], cfg.get('multiblock', False), _resize_size(learn.dls), _pixel_pipeline(learn.dls), FEATURE_CACHE_VERSION]).encode())
+    h.update(json.dumps([cfg['arch'], cfg.get('multiblock', False), _resize_size(learn.dls), _pixel_pipeline(learn.dls), FEATURE_CACHE_VERSION]
+                        + ([thumbs] if thumbs else [])).encode())
     for k, v in learn.model[0].state_dict().items():   # the body's weights and BN statistics, exactly
         h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
     norm = next((t for t in learn.dls.after_batch.fs if isinstance(t, Normalize)), None)
@@ -80,16 +96,17 @@ def cached_body_features(learn:Learner, # the learner whose frozen body makes th
                          dl,             # DataLoader of images and targets
                          cache_dir=None, # cache root (default `$AAACOV_CACHE`); False: no disk cache
                          progress:bool=True, # progress bar while computing
+                         thumbs:int=0,   # also the inputs' thumbnails of this side (`pooled_body_features`)
                         ) -> tuple:
     "`pooled_body_features(learn, dl)`, stored on disk under `feature_cache_key` and read back on the next call."
     from safetensors.torch import save_file, load_file
-    key = feature_cache_key(learn, dl) if cache_dir is not False else None
-    if key is None: return pooled_body_features(learn, dl, progress=progress)
+    key = feature_cache_key(learn, dl, thumbs) if cache_dir is not False else None
+    if key is None: return pooled_body_features(learn, dl, progress=progress, thumbs=thumbs)
     f = Path(cache_dir or default_cache_dir())/'features'/f"{learn.aaacov_config['arch']}-{key[:24]}.safetensors"
     if f.exists():
         try: return load_file(str(f))['x'], _dl_targets(learn, dl)
         except Exception: pass   # damaged: computed again
-    x, y = pooled_body_features(learn, dl, progress=progress)
+    x, y = pooled_body_features(learn, dl, progress=progress, thumbs=thumbs)
     f.parent.mkdir(parents=True, exist_ok=True)
     tmp = f.with_suffix(f'.{os.getpid()}.tmp'); save_file({'x': x.contiguous()}, str(tmp)); tmp.replace(f)
     return x, y
@@ -111,10 +128,13 @@ def feature_dls(learn:Learner, # a learner with a frozen body
                 cache_dir=None, # feature cache root (default `$AAACOV_CACHE`); False: no disk cache
                 progress:bool=False, # progress bar while computing features
                ) -> DataLoaders:
-    "DataLoaders of (pooled body feature, target) pairs of `learn`'s training and validation items, for `fit_head(features=)`."
-    dls = learn.dls
-    xt, yt = cached_body_features(learn, _fixed_train_dl(dls), cache_dir, progress)
-    xv, yv = cached_body_features(learn, dls.valid, cache_dir, progress)
+    "DataLoaders of (pooled body feature, target) pairs of `learn`'s training and validation items, for `fit_head(features=)`; "
+    "a method whose loss needs the image (`Method.image`) gets each input's thumbnail after its features."
+    dls, cfg = learn.dls, learn.aaacov_config
+    meth = get_method(cfg['loss'])
+    thumbs = int(meth.image(**meth.params(**config_params(cfg))) or 0) if meth.image is not None else 0
+    xt, yt = cached_body_features(learn, _fixed_train_dl(dls), cache_dir, progress, thumbs)
+    xv, yv = cached_body_features(learn, dls.valid, cache_dir, progress, thumbs)
     return _pair_dls(xt, yt, xv, yv, bs, dls.device)
 
 # %% ../nbs/14_features.ipynb #4015

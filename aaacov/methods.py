@@ -50,6 +50,8 @@ class Method:
     standardize: bool|Callable = True          # standardise the targets? False: raw labels (e.g. rating distributions); or targets -> one bool each
     data: Callable|None = None                 # (labels, form 'aadb'/'ava', folder) -> (labels, targets) it learns (None: the usual targets)
     head: Callable|None = None                 # (nf, n_out, m, **params) -> module from pooled features to the raw outputs (None: one nn.Linear)
+    image: Callable|None = None                # (**params) -> side (px) of the input thumbnail the loss also needs, appended to frozen features (0/None: none)
+    missing: bool = False                      # learns from photos with withheld (NaN) attribute labels
 
     def params(self, **given) -> dict:
         "The defaults updated with `given` (None values ignored), checked; unknown parameter names are refused."
@@ -212,3 +214,4 @@ register_method(Method('cov', 'AAACov: mean and per-image covariance of all targ
 # %% ../nbs/11_methods.ipynb #u1m06
 from . import unified  # noqa: E402,F401  (registers Zeng et al.'s 'ce', 'emd', 'huber', 'pmse')
 from . import ranking  # noqa: E402,F401  (registers Kong et al.'s 'kong')
+from . import pear  # noqa: E402,F401  (registers Wu & Yao's 'pear')

@@ -36,12 +36,16 @@ def corr_per_target(preds, # n x (m or more): the first m columns are the predic
                     targs, # n x m labels (or n for one target)
                     kind:str='srcc', # 'srcc' (scipy, tie-corrected), 'srcc_kong' (Kong's formula), 'plcc' or 'krcc'
                    ) -> np.ndarray:
-    "One correlation per target column between predicted means (first m columns of `preds`) and `targs`; NaN if either is constant."
+    "One correlation per target column between predicted means (first m columns of `preds`) and `targs`, over the rows where both are "
+    "known (a withheld label is NaN); NaN if either is constant there."
     if kind not in _CORR: raise ValueError(f"kind must be one of {list(_CORR)}, not {kind!r}")
     p, t = _np(preds), _np(targs)
     t = t.reshape(len(t), -1); p = p.reshape(len(p), -1)[:, :t.shape[1]]
     f = _CORR[kind]
-    return np.array([f(p[:, j], t[:, j]) if np.ptp(t[:, j]) > 0 and np.ptp(p[:, j]) > 0 else np.nan for j in range(t.shape[1])])
+    def one(a, b):
+        ok = np.isfinite(a) & np.isfinite(b); a, b = a[ok], b[ok]
+        return f(a, b) if len(a) > 1 and np.ptp(a) > 0 and np.ptp(b) > 0 else np.nan
+    return np.array([one(p[:, j], t[:, j]) for j in range(t.shape[1])])
 
 # %% ../nbs/08_metrics.ipynb #c006
 def target_corr(j:int, kind:str='srcc', name:str|None=None) -> AccumMetric:

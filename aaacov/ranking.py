@@ -17,8 +17,8 @@ from .methods import Method, register_method
 # %% auto #0
 __all__ = ['SAMPLINGS', 'KONG_DEFAULTS', 'pairwise_rank_loss', 'attach_ratings', 'RaterTable', 'random_pairs', 'large_gap_pairs',
            'cross_rater_pairs', 'within_rater_pairs', 'mix_pairs', 'train_items', 'auto_sampling', 'sample_pairs',
-           'PairBatches', 'KongHead', 'KongSetup', 'KongLoss', 'kong_outputs', 'decode_kong', 'kong_metrics',
-           'kong_callbacks', 'threshold_accuracy']
+           'PairBatches', 'KongHead', 'HeadSetup', 'KongSetup', 'KongLoss', 'kong_outputs', 'decode_kong',
+           'kong_metrics', 'kong_callbacks', 'threshold_accuracy']
 
 # %% ../nbs/22_ranking.ipynb #k006
 def pairwise_rank_loss(pred_i, # predicted scores of the first photos (n)
@@ -224,6 +224,9 @@ class KongHead(nn.Module):
         self.register_buffer('centroids', torch.zeros(self.k, f))
         self.register_buffer('temp', torch.tensor(float(temp) if temp else 1.0))
         self.register_buffer('fitted', torch.tensor(0))   # 1 once `KongSetup` fitted the centroids / frozen attributes
+    def features_of(self, x) -> torch.Tensor:
+        "The pooled features of the head's input (without given gates)."
+        return x[:, :-self.k] if self.given else x
     def gates(self, f) -> torch.Tensor:
         "Softmax over the negative squared distances of the unit-normalised features to the centroids, / T."
         d2 = torch.cdist(F.normalize(f, dim=1), self.centroids.to(f)) ** 2
@@ -247,36 +250,48 @@ def _group_names(labels:np.ndarray, classes) -> list|None:
     c = pd.Series(np.asarray(classes))
     return [f"{c[labels == j].mode().iat[0]}-like" if (labels == j).any() else f"group {j + 1}" for j in range(labels.max() + 1)]
 
-class KongSetup(Callback):
-    "Before the first fit: the content centroids and temperature (k-means on the training features) and the frozen attribute layer."
-    order = -4
+class HeadSetup(Callback):
+    "Before the first fit: fit parts of a method's head (subclasses say which) from the training photos' head inputs, "
+    "once per learner: `pick_lr`'s trials, which restore the head, get the same fit back from a cache."
+    order, head_type = -4, nn.Module
     def __init__(self, seed:int=0): self.seed, self.cache = seed, None
     def _head(self):
-        return next((mod for mod in self.learn.model.modules() if isinstance(mod, KongHead)), None)
+        return next((mod for mod in self.learn.model.modules() if isinstance(mod, self.head_type)), None)
     def _features(self, head) -> tuple:
-        "The training photos' inputs to the head and their targets, in the items' order, the model in eval mode."
+        "The training photos' inputs to the head (`head.features_of`) and their targets, in the items' order, the model in eval mode."
         got = []
-        hook = head.register_forward_pre_hook(lambda mod, inp: got.append(inp[0].detach().float().cpu()))
+        hook = head.register_forward_pre_hook(lambda mod, inp: got.append(inp[0].detach().float().cpu().as_subclass(torch.Tensor)))
         dl = self.dls.train.new(shuffle=False, drop_last=False)
         was = self.learn.model.training; self.learn.model.eval(); ys = []
         try:
             with torch.no_grad():
-                for xb, yb in dl: self.learn.model(xb); ys.append(torch.as_tensor(yb).float().cpu())
+                for xb, yb in dl: self.learn.model(xb); ys.append(torch.as_tensor(yb).float().cpu().as_subclass(torch.Tensor))
         finally: hook.remove(); self.learn.model.train(was)
-        x = torch.cat(got)
-        return (x[:, :-head.k] if head.given else x), torch.cat(ys)
+        return head.features_of(torch.cat(got)), torch.cat(ys)
+    def needed(self, head) -> bool: "Whether `head` has parts to fit."; return False
+    def fit(self, head, f, y): "Fit the parts from features `f` and targets `y`."
+    def kept(self, head) -> tuple: "Names of the state entries the fit sets."; return ()
+    def key(self, head) -> tuple: "What makes two fits the same."; return ()
     def before_fit(self):
         head = self._head()
-        if head is None or head.fitted.item() or not ((head.k and not head.given) or (head.mode == 'frozen' and head.n_att)): return
-        key = (id(self.dls.train), len(self.dls.train.dataset), head.k, head.mode)
+        if head is None or head.fitted.item() or not self.needed(head): return
+        key = (id(self.dls.train), len(self.dls.train.dataset)) + tuple(self.key(head))
         if self.cache is not None and self.cache[0] == key:   # a later fit of the same learner (`pick_lr`'s trials restore the head): the same fit
             head.load_state_dict(self.cache[1], strict=False); return
-        f, y = self._features(head)
+        self.fit(head, *self._features(head))
+        head.fitted.fill_(1)
+        keep = ('fitted',) + tuple(self.kept(head))
+        self.cache = (key, {k: v.clone() for k, v in head.state_dict().items() if k in keep})
+
+class KongSetup(HeadSetup):
+    "Before the first fit: the content centroids and temperature (k-means on the training features) and the frozen attribute layer."
+    head_type = KongHead
+    def needed(self, head): return bool((head.k and not head.given) or (head.mode == 'frozen' and head.n_att))
+    def key(self, head): return (head.k, head.mode)
+    def kept(self, head): return ('centroids', 'temp') + (('att.weight', 'att.bias') if head.mode == 'frozen' and head.n_att else ())
+    def fit(self, head, f, y):
         if head.mode == 'frozen' and head.n_att: self._fit_attributes(head, f, y[:, :head.n_att])
         if head.k and not head.given: self._fit_groups(head, f)
-        head.fitted.fill_(1)
-        keep = ('centroids', 'temp', 'fitted') + (('att.weight', 'att.bias') if head.mode == 'frozen' and head.n_att else ())
-        self.cache = (key, {k: v.clone() for k, v in head.state_dict().items() if k in keep})
     def _fit_attributes(self, head, f, ya, lam:float=1.0):
         "Ridge regression of each attribute on the features, over the photos that have it."
         X = torch.cat([f.double(), torch.ones(len(f), 1, dtype=torch.float64)], 1)

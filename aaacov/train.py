@@ -121,6 +121,17 @@ def is_ava_folder(folder) -> bool:
     folder = Path(folder)
     return (folder/'AVA.txt').is_file() or (folder/'AVA_dataset'/'AVA.txt').is_file()
 
+def _read_aadb(data, meth):
+    "AADB-format labels; withheld attributes are refused for a method that cannot learn from them, naming those that can."
+    from aaacov.data import AADBLabelError
+    from aaacov.methods import METHODS
+    try: return read_aadb_labels(data, allow_missing=meth.missing)
+    except AADBLabelError as e:
+        if meth.missing or 'allow_missing' not in str(e): raise
+        can = ', '.join(sorted(n for n, m in METHODS.items() if m.missing))
+        raise AADBLabelError(str(e).replace('read with allow_missing=True (read_aadb_labels)', f"train a method that learns from "
+                                            f"them (--loss {can})")) from None
+
 def read_training_data(data,       # an AADB-format labels folder or an AVA-format folder
                        images=None, # image root (default: `data`)
                        loss:str='cov', # the method: which targets it learns from this data
@@ -128,7 +139,7 @@ def read_training_data(data,       # an AADB-format labels folder or an AVA-form
     "The labels table (images matched) and the targets method `loss` learns from the folder `data`."
     from aaacov.ava import ava_labels
     meth, form = get_method(loss), 'ava' if is_ava_folder(data) else 'aadb'
-    labels = match_images(ava_labels(data) if form == 'ava' else read_aadb_labels(data), images or data)
+    labels = match_images(ava_labels(data) if form == 'ava' else _read_aadb(data, meth), images or data)
     if meth.data is not None: return meth.data(labels, form, Path(data))
     return labels, (['mean'] if form == 'ava' else list(TARGETS))
 
@@ -180,6 +191,7 @@ def train(data,                      # folder with AADB label files or an AVA.tx
         labels, targets = read_training_data(data, images, loss)
         get_method(loss).loss(targets, **get_method(loss).params(**loss_params))   # e.g. EMD on one score: refused before any work
         dls = aadb_dataloaders(labels, targets=targets, size=size, bs=bs, standardize=standardize_mask(get_method(loss), targets), num_workers=workers,
+                               allow_missing=get_method(loss).missing,
                                cache=cache, progress=not quiet and on_terminal())
         learn = cov_learner(dls, arch, loss=loss, pretrained=not from_scratch, freeze=not end_to_end, loss_params=loss_params)
         if not end_to_end: hl = fit_head(learn, epochs, lr=lr, show=not quiet, checkpoint=ckpt, checkpoint_info={'options': options})

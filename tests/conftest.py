@@ -1,4 +1,4 @@
-import threading
+import os, subprocess, sys, threading
 import warnings
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
@@ -88,3 +88,10 @@ def predict_csv_report(model, photos, tmp_path, name):
     assert main(['predict', str(photos), '--model', str(model), '--out', str(out), '--report', str(rep), '--quiet', '--bs', '2']) in (0, None)
     with open(out, newline='', encoding='utf-8') as f: rows = list(csv.reader(f))
     return rows, pd.read_csv(out), rep.read_text(encoding='utf-8')
+
+def aaacov_cli(*args, check:bool=True, timeout:int=900) -> subprocess.CompletedProcess:
+    "Run the `aaacov` command of this environment (matplotlib headless); with `check`, its exit status must be 0."
+    r = subprocess.run([str(Path(sys.executable).parent/'aaacov'), *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                       env={**os.environ, 'MPLBACKEND': 'Agg'})
+    if check: assert r.returncode == 0, r.stderr[-3000:]
+    return r

@@ -1,15 +1,8 @@
 "Kong et al.'s method from the command line: train with rater-aware pairs and content gates, predict, report; its bad input."
-import os, shutil, subprocess, sys
-from pathlib import Path
+import shutil
 import numpy as np, pandas as pd, pytest
+from conftest import aaacov_cli as run
 
-BIN = Path(sys.executable).parent
-
-def run(*args, check=True):
-    r = subprocess.run([str(BIN/'aaacov'), *map(str, args)], capture_output=True, text=True, timeout=900,
-                       env={**os.environ, 'MPLBACKEND': 'Agg'})
-    if check: assert r.returncode == 0, r.stderr[-3000:]
-    return r
 
 @pytest.fixture(scope='module')
 def tiny(tmp_path_factory):
