@@ -60,8 +60,9 @@ class PearDecoder(nn.Module):
     def __init__(self, code:int,  # k + j
                  px:int=256):     # output side: 16, 32, 64, 128 or 256 (the paper)
         super().__init__()
-        n = int(np.log2(px / 8)) if px >= 16 else 0
-        if not 1 <= n <= 5 or 8 * 2 ** n != px: raise ValueError(f"px must be one of 16, 32, 64, 128, 256, not {px!r}")
+        if not isinstance(px, int) or isinstance(px, bool) or px not in (16, 32, 64, 128, 256):
+            raise ValueError(f"px must be one of 16, 32, 64, 128, 256, not {px!r}")
+        n = int(np.log2(px // 8))
         chans, layers, c = list(DECODER_CHANNELS[:n - 1]) + [3], [], 128
         for i, o in enumerate(chans):
             layers.append(nn.ConvTranspose2d(c, o, 4, 2, 1))
