@@ -208,14 +208,15 @@ def write_report(results_csv,          # a CSV written by `predict_files` / `aaa
     out_html = check_report_path(out_html, results_csv)
     pred = Predictor(model_dir)
     res = _read_results(results_csv)
-    ok = res[res.status == 'ok'].head(max_photos)
+    n_ok = int((res.status == 'ok').sum()); ok = res[res.status == 'ok'].head(max_photos)
     cards = [_card(pred, f) for f in ok.file]
     per_photo_corr = [p['corr'][0] for _, p in cards if p is not None and p.get('corr') is not None]
     skipped = res[res.status != 'ok']
     note = '' if pred.cfg.get('body') != 'pretrained' or 'synthetic' not in str(model_dir) else \
         "<p class=warn>Model: trained on aaacov's synthetic data — a demonstration, not an aesthetic verdict on real photos.</p>"
     doc = (f"<!doctype html><html><head><meta charset='utf-8'><meta name='generator' content='aaacov report'><title>aaacov report</title>"
-           f"<style>{_CSS}</style></head><body><h1>aaacov report</h1>{note}<p>{len(ok)} photos scored"
+           f"<style>{_CSS}</style></head><body><h1>aaacov report</h1>{note}<p>{n_ok} photos scored"
+           f"{f' (the first {len(ok)} shown)' if n_ok > len(ok) else ''}"
            f"{f', {len(skipped)} skipped (see the CSV)' if len(skipped) else ''}; model {html.escape(str(model_dir))}.</p>"
            f"{_summary(ok, pred.outputs, per_photo_corr)}{''.join(c for c, _ in cards)}</body></html>")
     with writing(out_html): out_html.write_text(doc, encoding='utf-8')

@@ -31,7 +31,8 @@ def test_train_predict_report(tiny):
     np.testing.assert_allclose(res.score, res[[f"p_{i}" for i in range(1, 11)]].to_numpy() @ np.arange(1, 11), atol=1e-3)
     assert res[ATTRS].abs().le(1).all().all() and res[ATTRS].notna().all().all()   # every photo gets all 11 attributes
     assert res.score.std() > 0
-    assert 'distribution' in (tiny/'r.html').read_text().lower()
+    html = (tiny/'r.html').read_text()
+    assert 'distribution' in html.lower() and '64 photos scored (the first 60 shown)' in html   # the report shows 60 of them
 
 def test_other_methods_refuse_withheld_attributes(tiny, tmp_path):
     "Methods that do not learn from withheld attributes still name the row instead of training on NaN."
