@@ -241,15 +241,10 @@ def decode_pear(raw, m:int, mean=None, std=None, bins:int=10, k=None, j:int=100,
     d, k, j, n_att = _dims(m, bins, k, j)
     r = torch.as_tensor(raw).double()
     q, pz = torch.sigmoid(r[:, d:d + k]), torch.sigmoid(r[:, d + k:d + 2 * k])
-    if bins:
-        dist = torch.softmax(r[:, :d], 1)
-        score, sd, dist, ratings = unified.mean_score(dist), unified.std_score(dist), dist.numpy(), list(range(1, bins + 1))
-    else: score, sd, dist, ratings = torch.sigmoid(r[:, 0]), None, None, None
-    att, att_sd = (2 * q - 1)[:, :n_att], (2 * (q * (1 - q)).sqrt())[:, :n_att]
-    mu = torch.cat([att, score[:, None]], 1).numpy()
-    sigma = None if sd is None else torch.cat([att_sd, sd[:, None]], 1).numpy()
-    return {'mu': mu, 'sigma': sigma, 'cov': None, 'corr': None, 'dist': dist, 'ratings': ratings,
-            'attributes': q.numpy(), 'prior': pz.numpy()}
+    u = unified.decode_unified('ce', r[:, :d], d)   # the rating head is Zeng et al.'s CE head: softmax, or sigmoid of the score
+    att, att_sd = ((2 * q - 1)[:, :n_att]).numpy(), ((2 * (q * (1 - q)).sqrt())[:, :n_att]).numpy()
+    return {'mu': np.concatenate([att, u['mu']], 1), 'sigma': None if u['sigma'] is None else np.concatenate([att_sd, u['sigma']], 1),
+            'cov': None, 'corr': None, 'dist': u['dist'], 'ratings': u['ratings'], 'attributes': q.numpy(), 'prior': pz.numpy()}
 
 def pear_outputs(targets, bins:int=10, **_) -> list:
     "Names of the decoded `mu` columns: the attributes and the score (the score alone without attribute targets)."
