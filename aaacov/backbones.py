@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib, importlib.util, os
 from functools import lru_cache
 from pathlib import Path
-import numpy as np, torch, torchvision
+import numpy as np, torch
 from torch import nn
 import torch.nn.functional as F
 
@@ -105,6 +105,7 @@ def create_backbone(arch:str='mobilenet_v2', # a torchvision classification mode
                     pretrained:bool=True,     # load the verified local ImageNet weights
                    ) -> nn.Module:
     "A torchvision classification model `arch`, with verified local ImageNet weights when `pretrained`."
+    import torchvision   # here, not at the top: scoring with the ONNX engine never builds a model (1.3 s of import saved)
     builder = getattr(torchvision.models, arch, None)
     if builder is None: raise KeyError(f"torchvision has no model {arch!r}")
     model = builder(weights=None)
@@ -139,7 +140,7 @@ class Pixels:
     def load(self, item) -> torch.Tensor:
         "A path or PIL image -> uint8 3 x H x W at `size` (paths through `load_photo_resized`)."
         from PIL import Image
-        from aaacov.dataloaders import load_photo_resized
+        from aaacov.data import load_photo_resized   # Pillow only: scoring photos does not import fastai
         h, w = self.size
         im = item.convert('RGB').resize((w, h), Image.BILINEAR) if isinstance(item, Image.Image) else load_photo_resized(item, self.size, self.draft)
         return torch.from_numpy(np.array(im)).permute(2, 0, 1).contiguous()

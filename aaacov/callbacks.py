@@ -11,14 +11,10 @@ from fastai.callback.core import Callback
 from fastai.callback.schedule import LRFinder
 from fastai.learner import ValueMetric
 from fastcore.basics import store_attr
-from .losses import cov_summary
+from .losses import cov_summary, NonFiniteLossError  # noqa: F401  (the error: in `aaacov.losses`, without fastai)
 
 # %% auto #0
-__all__ = ['NonFiniteLossError', 'NonFiniteLossCallback', 'CovStatsCallback']
-
-# %% ../nbs/10_callbacks.ipynb #k005
-class NonFiniteLossError(RuntimeError):
-    "A training batch gave a NaN or infinite loss; the message names the epoch, the batch and its files."
+__all__ = ['NonFiniteLossCallback', 'CovStatsCallback', 'CheckpointCallback', 'PairBatches', 'find_head', 'HeadSetup', 'KongSetup', 'PearSetup', 'PearImages']
 
 # %% ../nbs/10_callbacks.ipynb #k006
 class NonFiniteLossCallback(Callback):
@@ -87,3 +83,168 @@ class CovStatsCallback(Callback):
     def metric(self) -> ValueMetric:
         "The `mean_sigma` metric (mean predicted sigma over targets and images, label units), read from this summary."
         return ValueMetric(lambda: np.nan if self.last is None else self.last['mean_sigma'], 'mean_sigma')
+
+# %% ../nbs/13_modelfiles.ipynb #3003f
+import os
+from pathlib import Path
+from fastai.callback.core import Callback
+from .modelfiles import save_checkpoint
+
+# %% ../nbs/13_modelfiles.ipynb #3022
+class CheckpointCallback(Callback):
+    "Save a checkpoint (model, optimizer, random states) to `path` after every trained epoch; `info` goes into state.json."
+    order = 90   # after the Recorder: the epoch's metrics are known
+    def __init__(self, path, **info): self.path, self.info, self.trained = Path(path), info, False
+    def before_train(self): self.trained = True
+    def before_epoch(self): self.trained = False
+    def after_epoch(self):
+        if not self.trained: return   # an epoch skipped by `start_epoch` when resuming
+        if int(os.environ.get('RANK', '0')) != 0: return   # data-parallel: the processes hold the same weights; one writes
+        vals = self.learn.recorder.values[-1] if self.learn.recorder.values else []
+        save_checkpoint(self.learn, self.path, self.epoch, n_epoch=self.n_epoch, metrics=[float(v) for v in vals], **self.info)
+
+# %% ../nbs/22_ranking.ipynb #k003f
+import numpy as np, pandas as pd, torch
+import torch.nn.functional as F
+from torch import nn
+from fastai.callback.core import Callback
+from .ranking import RaterTable, sample_pairs, train_items, KongHead
+
+# %% ../nbs/22_ranking.ipynb #k023
+class PairBatches(Callback):
+    "Training batches of ordered pairs (rows 2t, 2t+1; the first ranked higher) from a pair sampler; validation unchanged."
+    order = -5   # before the recorder and the progress bar: the DataLoader's order is set before the epoch starts
+    def __init__(self, sampling:str='auto', within:float=0.5, gap:float=0.1, pairs:float=1.0):
+        self.sampling, self.within, self.gap, self.pairs = sampling, within, gap, pairs
+    def before_fit(self):
+        items, dl = train_items(self.learn), self.dls.train; n = len(dl.dataset)
+        if not isinstance(items, pd.DataFrame) and isinstance(dl.dataset, (list, tuple)):   # in-memory (input, target) pairs: the score is the last target
+            items = pd.DataFrame({'score': [float(torch.as_tensor(y).reshape(-1)[-1]) for _, y in dl.dataset]})
+        if not isinstance(items, pd.DataFrame) or 'score' not in items.columns or len(items) != n:
+            raise ValueError("pair sampling needs the training photos' labels (a table with `score`, one row per training item) "
+                             "as the training DataLoader's items or `learn.pair_items`")
+        if dl.bs % 2: raise ValueError(f"pair batches need an even batch size, not {dl.bs}")
+        self.score = items.score.to_numpy(dtype=float)
+        self.raters = RaterTable(items.rater_scores.tolist()) if 'rater_scores' in items.columns else None
+        sample_pairs(self.sampling, self.score, self.raters, 1, np.random.default_rng(0), self.within, self.gap)   # refused now, not mid-fit
+        self.dl, self.had = dl, 'get_idxs' in dl.__dict__
+        self.saved = dl.__dict__.get('get_idxs')
+        dl.get_idxs = self._idxs
+    def _idxs(self) -> list:
+        n_pairs = max(1, round(self.pairs * len(self.score) / 2))
+        rng = np.random.default_rng(self.dl.rng.getrandbits(63))
+        return sample_pairs(self.sampling, self.score, self.raters, n_pairs, rng, self.within, self.gap).reshape(-1).tolist()
+    def before_train(self): self.learn.loss_func.paired = True
+    def before_validate(self): self.learn.loss_func.paired = False
+    def after_fit(self):
+        self.learn.loss_func.paired = False
+        if self.had: self.dl.get_idxs = self.saved
+        else: self.dl.__dict__.pop('get_idxs', None)
+
+# %% ../nbs/22_ranking.ipynb #k027
+def _group_names(labels:np.ndarray, classes) -> list|None:
+    "Each group's most common true class, as '<class>-like' (None when the classes are unknown)."
+    if classes is None: return None
+    c = pd.Series(np.asarray(classes))
+    return [f"{c[labels == j].mode().iat[0]}-like" if (labels == j).any() else f"group {j + 1}" for j in range(labels.max() + 1)]
+
+def find_head(model:nn.Module, # the learner's model (or a head alone)
+              cls:type,        # the head's class
+             ):                # the first module of `model` that is a `cls`, or None
+    "The method's head in `model`; in a notebook also one of the notebook's own `cls` (same name, defined in `__main__`), which the method it registers builds."
+    same = lambda t: t.__name__ == cls.__name__ and '__main__' in (t.__module__, cls.__module__)
+    return next((mod for mod in model.modules() if isinstance(mod, cls) or same(type(mod))), None)
+
+class HeadSetup(Callback):
+    "Before the first fit: fit parts of a method's head (subclasses say which) from the training photos' head inputs, "
+    "once per learner: `pick_lr`'s trials, which restore the head, get the same fit back from a cache."
+    order, head_type = -4, nn.Module
+    def __init__(self, seed:int=0): self.seed, self.cache = seed, None
+    def _head(self):
+        return find_head(self.learn.model, self.head_type)
+    def _features(self, head) -> tuple:
+        "The training photos' inputs to the head (`head.features_of`) and their targets, in the items' order, the model in eval mode."
+        got = []
+        hook = head.register_forward_pre_hook(lambda mod, inp: got.append(inp[0].detach().float().cpu().as_subclass(torch.Tensor)))
+        dl = self.dls.train.new(shuffle=False, drop_last=False)
+        was = self.learn.model.training; self.learn.model.eval(); ys = []
+        try:
+            with torch.no_grad():
+                for xb, yb in dl: self.learn.model(xb); ys.append(torch.as_tensor(yb).float().cpu().as_subclass(torch.Tensor))
+        finally: hook.remove(); self.learn.model.train(was)
+        return head.features_of(torch.cat(got)), torch.cat(ys)
+    def needed(self, head) -> bool: "Whether `head` has parts to fit."; return False
+    def fit(self, head, f, y): "Fit the parts from features `f` and targets `y`."
+    def kept(self, head) -> tuple: "Names of the state entries the fit sets."; return ()
+    def key(self, head) -> tuple: "What makes two fits the same."; return ()
+    def before_fit(self):
+        head = self._head()
+        if head is None or head.fitted.item() or not self.needed(head): return
+        key = (id(self.dls.train), len(self.dls.train.dataset)) + tuple(self.key(head))
+        if self.cache is not None and self.cache[0] == key:   # a later fit of the same learner (`pick_lr`'s trials restore the head): the same fit
+            head.load_state_dict(self.cache[1], strict=False); return
+        self.fit(head, *self._features(head))
+        head.fitted.fill_(1)
+        keep = ('fitted',) + tuple(self.kept(head))
+        self.cache = (key, {k: v.clone() for k, v in head.state_dict().items() if k in keep})
+
+class KongSetup(HeadSetup):
+    "Before the first fit: the content centroids and temperature (k-means on the training features) and the frozen attribute layer."
+    head_type = KongHead
+    def needed(self, head): return bool((head.k and not head.given) or (head.mode == 'frozen' and head.n_att))
+    def key(self, head): return (head.k, head.mode)
+    def kept(self, head): return ('centroids', 'temp') + (('att.weight', 'att.bias') if head.mode == 'frozen' and head.n_att else ())
+    def fit(self, head, f, y):
+        if head.mode == 'frozen' and head.n_att: self._fit_attributes(head, f, y[:, :head.n_att])
+        if head.k and not head.given: self._fit_groups(head, f)
+    def _fit_attributes(self, head, f, ya, lam:float=1.0):
+        "Ridge regression of each attribute on the features, over the photos that have it."
+        X = torch.cat([f.double(), torch.ones(len(f), 1, dtype=torch.float64)], 1)
+        W = torch.zeros(X.shape[1], ya.shape[1], dtype=torch.float64)
+        for j in range(ya.shape[1]):
+            ok = torch.isfinite(ya[:, j])
+            if ok.sum() < 2: continue
+            Xo = X[ok]; R = lam * torch.eye(X.shape[1], dtype=torch.float64); R[-1, -1] = 0
+            W[:, j] = torch.linalg.solve(Xo.T @ Xo + R, Xo.T @ ya[ok, j].double())
+        with torch.no_grad(): head.att.weight.copy_(W[:-1].T.float()); head.att.bias.copy_(W[-1].float())
+    def _fit_groups(self, head, f):
+        from sklearn.cluster import KMeans
+        fn = F.normalize(f.double(), dim=1).numpy()
+        if len(fn) < head.k: raise ValueError(f"k = {head.k} content groups need at least {head.k} training photos, not {len(fn)}")
+        km = KMeans(head.k, n_init=4, random_state=self.seed).fit(fn)
+        with torch.no_grad(): head.centroids.copy_(torch.as_tensor(km.cluster_centers_, dtype=torch.float32))
+        if head.auto_temp:
+            d2 = np.sort(((fn[:, None, :] - km.cluster_centers_[None]) ** 2).sum(-1), 1)
+            gap = float((d2[:, 1] - d2[:, 0]).mean()) if head.k > 1 else 1.0
+            head.temp.fill_(max(gap / np.log(4), 1e-6))
+        items = train_items(self.learn)
+        classes = items['content'].to_numpy() if isinstance(items, pd.DataFrame) and 'content' in items.columns and len(items) == len(fn) else None
+        cfg = getattr(self.learn, 'aaacov_config', None)
+        if cfg is not None: cfg['group_names'] = _group_names(km.labels_, classes)
+
+# %% ../nbs/23_pear.ipynb #p003f
+from .pear import PearHead, fit_prior
+
+# %% ../nbs/23_pear.ipynb #p024
+class PearSetup(HeadSetup):
+    "Before the first fit: the prior network, fitted on the training photos' known attributes (`fit_prior`)."
+    head_type = PearHead
+    def needed(self, head): return head.prior is not None
+    def key(self, head): return ('pear', head.k)
+    def kept(self, head): return ('prior.weight', 'prior.bias')
+    def fit(self, head, f, y):
+        if not head.n_att: raise ValueError("PEAR's prior network is fitted on attribute labels, and these targets hold none: "
+                                            "train with prior='none' (`--set prior=none`)")
+        W, b, _ = fit_prior(f, y[:, :head.n_att])
+        with torch.no_grad(): head.prior.weight.copy_(W); head.prior.bias.copy_(b)
+
+class PearImages(Callback):
+    "End to end: hands each batch's input thumbnails (`input_thumbnails`) to the PEAR head, its decoder's target."
+    order = 0
+    def before_batch(self):
+        xb = self.xb[0]
+        if not torch.is_tensor(xb) or xb.ndim != 4: return   # frozen features carry their thumbnails themselves
+        head = find_head(self.learn.model, PearHead)
+        if head is None or head.decoder is None: return
+        from aaacov.features import input_thumbnails
+        head.image = input_thumbnails(xb, self.dls, head.px).to(xb.device)

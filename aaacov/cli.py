@@ -1,4 +1,4 @@
-"""`aaacov predict`, `train`, `synth` and `demo`: a thin shell over the library — scores, attributes and uncertainty for a folder of photos from one command.
+"""`aaacov predict`, `export`, `train`, `synth` and `demo`: a thin shell over the library — scores, attributes and uncertainty for a folder of photos from one command.
 
 Docs: https://aaacov.github.io/aaacov/cli.html.md"""
 
@@ -22,8 +22,24 @@ def _cmd_predict(a):
         model = default_model_dir()
         print("aaacov predict: no --model given: using the packaged model, trained on SYNTHETIC data (a demonstration, "
               "not an aesthetic verdict on real photos).", file=sys.stderr)
-    predict_files(a.paths, model, a.out, bs=a.bs, num_workers=a.workers, progress=not a.quiet)
+    predict_files(a.paths, model, a.out, bs=a.bs, num_workers=a.workers, progress=not a.quiet, engine=a.engine, int8=a.int8, threads=a.threads)
     if a.report: print(f"report: {write_report(a.out, model, a.report)}", file=sys.stderr)
+    return 0
+
+def _cmd_export(a):
+    from aaacov.engine import export_onnx, quantize_onnx, export_record
+    from aaacov.inference import default_model_dir
+    import json
+    model = a.model or default_model_dir()
+    if a.int8 and not a.calib: raise ValueError("--int8 calibrates on the model's training photos and checks its test split: give "
+                                               "--calib DATA, the labels folder it was trained on")
+    f = export_onnx(model, force=a.force, quiet=a.quiet)
+    print(f"ONNX (fp32): {f}")
+    if a.int8:
+        q = quantize_onnx(model, a.calib, images=a.images, force=a.force, quiet=a.quiet)
+        r = json.loads(export_record(q).read_text())['int8']
+        print(f"ONNX (int8): {q}\n  average SRCC on the test split of {a.calib}: fp32 {r['srcc_fp32']:.4f}, int8 {r['srcc_int8']:.4f} "
+              f"({r['srcc_int8'] - r['srcc_fp32']:+.4f}; {r['n_test']} photos, calibrated on {r['n_calib']} training photos)")
     return 0
 
 def _cmd_synth(a):
@@ -74,7 +90,20 @@ def _predict_args(s):
     s.add_argument('--report', help='also write a self-contained HTML report here')
     s.add_argument('--bs', type=int, default=16, help='batch size')
     s.add_argument('--workers', type=int, default=None, help='decoding worker processes (default: 0 on <= 2 cores, else cores - 2, at most 4)')
+    s.add_argument('--threads', type=int, default=None, help='decoding threads beside the model when no worker process decodes (default 2)')
+    s.add_argument('--engine', choices=['onnx', 'torch'], default=None,
+                   help="onnx (default): ONNX Runtime on the model's export, made once beside its weights; torch: the PyTorch model")
+    s.add_argument('--int8', action='store_true', help='the int8 ONNX export made by `aaacov export --int8` (checked to keep the test SRCC)')
     s.set_defaults(func=_cmd_predict)
+
+def _export_args(s):
+    s.add_argument('model', nargs='?', help='model folder (default: the packaged model)')
+    s.add_argument('--int8', action='store_true', help="also quantise to int8, calibrated on the model's training photos; kept only "
+                                                       "if the test split's average SRCC drops by at most 0.01")
+    s.add_argument('--calib', help='with --int8: the labels folder the model was trained on (its train split calibrates, its test split checks)')
+    s.add_argument('--images', help='image root of --calib (default: the --calib folder)')
+    s.add_argument('--force', action='store_true', help='export (and quantise) again even if a valid export exists')
+    s.set_defaults(func=_cmd_export)
 
 def _train_args(s):
     from aaacov.methods import METHODS
@@ -129,10 +158,11 @@ def _demo_args(s):
 
 # %% ../nbs/20_cli.ipynb #20x007
 def build_parser() -> argparse.ArgumentParser:
-    "The `aaacov` argument parser: predict, train, synth, demo."
+    "The `aaacov` argument parser: predict, export, train, synth, demo."
     p = argparse.ArgumentParser(prog='aaacov', description="Image aesthetic attribute assessment: score, 11 attributes and their uncertainty.")
     sub = p.add_subparsers(dest='command', required=True)
     for name, add, doc in [('predict', _predict_args, 'score photos (files or folders, recursive) into a CSV, one row per file'),
+                           ('export', _export_args, "export a model folder to ONNX (and int8) for `predict --engine onnx`; predict does it once by itself"),
                            ('train', _train_args, 'train on an AADB- or AVA-format folder (real data or `aaacov synth` output)'),
                            ('synth', _synth_args, 'write a synthetic AADB-format dataset with known ground truth (and its AVA-format copy in ava/)'),
                            ('demo', _demo_args, 'what `make demo` runs')]:
@@ -141,13 +171,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 # %% ../nbs/20_cli.ipynb #20x009
+def _expected_errors() -> tuple:
+    "The exceptions that mean bad input (evaluated when one is raised; a training error class only if training ran, so `predict` never imports fastai)."
+    from aaacov.data import ImageLoadError
+    cb = sys.modules.get('aaacov.callbacks')
+    return (ValueError, FileNotFoundError, FileExistsError, KeyError, ImageLoadError) + ((cb.NonFiniteLossError,) if cb else ())
+
 def main(argv=None) -> int:
     "The `aaacov` console script. Expected failures (bad files, folders, labels) print one clear line and exit 2."
     a = build_parser().parse_args(argv)
-    from aaacov.dataloaders import ImageLoadError
-    from aaacov.callbacks import NonFiniteLossError
     try: return a.func(a)
-    except (ValueError, FileNotFoundError, FileExistsError, KeyError, ImageLoadError, NonFiniteLossError) as e:   # they name the file and what to do
+    except _expected_errors() as e:   # they name the file and what to do
         msg = str(e).split('\n\t')[-1]   # without fastai's "Exception occured in <callback>" prefix
         print(f"aaacov {a.command}: error: {msg}", file=sys.stderr)
         return 2

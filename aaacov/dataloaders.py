@@ -22,115 +22,13 @@ from fastai.vision.data import ImageBlock
 from fastai.vision.core import IntToFloatTensor
 from fastai.vision.augment import Resize, ResizeMethod, FlipItem
 from .data import TARGETS, match_images, validate_labels
+from .data import (  # noqa: F401  (opening photos, below: exported to `aaacov.data`, without fastai)
+    ImageLoadError, to_rgb8, open_image_file, can_decode, load_photo, default_cache_dir, file_stamp, load_photo_resized)
 
 # %% auto #0
-__all__ = ['ImageLoadError', 'to_rgb8', 'open_image_file', 'can_decode', 'load_photo', 'PILPhoto', 'default_cache_dir',
-           'file_stamp', 'load_photo_resized', 'ImageCache', 'CachedPhoto', 'TensorTargets', 'DecodedTargets',
-           'TargetsSetup', 'StandardizeTargets', 'target_stats', 'TargetsBlock', 'split_by_column', 'aadb_block',
-           'aadb_dataloaders', 'aadb_test_dl', 'target_norm', 'target_std', 'decode_targets']
-
-# %% ../nbs/01_dataloaders.ipynb #c007
-class ImageLoadError(Exception):
-    "An image file cannot be used; the message names the file and what to do."
-
-# %% ../nbs/01_dataloaders.ipynb #d003
-def to_rgb8(
-    im:Image.Image,   # A Pillow image of any mode
-) -> Image.Image:     # The 8-bit RGB image a viewer would show
-    "Convert any Pillow mode to 8-bit RGB: scale 16-bit/32-bit/float samples, composite alpha on white."
-    if im.mode == 'RGB': return im
-    if im.mode.startswith('I') or im.mode == 'F':
-        a = np.asarray(im, dtype=np.float64)
-        if im.mode == 'F': hi = 1.0 if np.nanmax(a) <= 1.0 else 255.0
-        else: hi = 65535.0 if im.mode.startswith('I;16') or np.nanmax(a) > 255 else 255.0
-        if np.nanmax(a) > 65535: hi = float(np.nanmax(a))
-        a = np.clip(np.nan_to_num(a) / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return Image.fromarray(a, 'L').convert('RGB')
-    if im.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La') or (im.mode == 'P' and 'transparency' in im.info):
-        rgba = im.convert('RGBA')
-        bg = Image.new('RGB', rgba.size, (255, 255, 255))
-        bg.paste(rgba, mask=rgba.getchannel('A'))
-        return bg
-    return im.convert('RGB')
-
-# %% ../nbs/01_dataloaders.ipynb #h002
-def _os_error(fn, e:OSError) -> ImageLoadError:
-    "The `ImageLoadError` for an OS error met while looking at or opening `fn`."
-    if isinstance(e, FileNotFoundError): return ImageLoadError(f"{fn}: file not found. Check the path or remove the row from the labels.")
-    if isinstance(e, PermissionError): return ImageLoadError(f"{fn}: permission denied. Make the file readable (chmod) or remove it.")
-    if isinstance(e, IsADirectoryError): return ImageLoadError(f"{fn}: is a folder, not an image file.")
-    return ImageLoadError(f"{fn}: cannot read it ({e.strerror or e}). Fix the path or remove it.")
-
-def _not_regular(fn, mode:int) -> ImageLoadError:
-    kind = ('a FIFO/pipe' if stat.S_ISFIFO(mode) else 'a socket' if stat.S_ISSOCK(mode)
-            else 'a device' if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else 'another special file')
-    return ImageLoadError(f"{fn}: not a regular file (a FIFO/pipe, device or socket: this is {kind}); skipped, as reading one "
-                          "can wait for ever. Pass the image file itself.")
-
-def open_image_file(
-    fn,   # Path of an image file (symbolic links are followed)
-):        # The file, open for binary reading: close it (`with open_image_file(fn) as f: ...`)
-    "Open `fn` only if `os.stat` shows a regular file; a folder, FIFO, device or socket raises `ImageLoadError` naming it, unopened."
-    fn = Path(fn)
-    try: mode = os.stat(fn).st_mode   # looks at the entry without opening it: bounded time whatever it is
-    except OSError as e: raise _os_error(fn, e) from None
-    if stat.S_ISDIR(mode): raise ImageLoadError(f"{fn}: is a folder, not an image file.")
-    if not stat.S_ISREG(mode): raise _not_regular(fn, mode)
-    flags = os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_NOCTTY', 0) | getattr(os, 'O_BINARY', 0)
-    try: fd = os.open(fn, flags)   # non-blocking: should the entry have become a FIFO meanwhile, this does not wait
-    except OSError as e: raise _os_error(fn, e) from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode): os.close(fd); raise _not_regular(fn, mode)
-    return os.fdopen(fd, 'rb')
-
-# %% ../nbs/01_dataloaders.ipynb #h005
-_DECODERS = {'.heic': ('HEIC/HEIF', 'pillow-heif'), '.heif': ('HEIC/HEIF', 'pillow-heif'), '.avif': ('AVIF', 'pillow-avif-plugin')}
-
-@lru_cache(maxsize=None)
-def can_decode(
-    ext:str,   # A file extension with its dot, any case: '.jpg', '.HEIC', '.avif'
-) -> bool:     # Whether photos named so can be read here
-    "Whether the installed Pillow (with `pillow-heif` / `pillow-avif-plugin`, if installed, registered) decodes files named `*ext`."
-    ext = ext.lower()
-    if ext in ('.heic', '.heif') and ext not in Image.registered_extensions():
-        try: from pillow_heif import register_heif_opener
-        except Exception: return False
-        register_heif_opener()
-    if ext == '.avif' and 'avif' not in features.get_supported_modules():   # Pillow < 11.2, or built without libavif
-        try: import pillow_avif  # noqa: F401  (registers itself on import)
-        except Exception: return False
-        return True
-    return ext in Image.registered_extensions()
-
-def _no_decoder(fn:Path) -> ImageLoadError:
-    kind, package = _DECODERS[fn.suffix.lower()]
-    return ImageLoadError(f"{fn}: a {kind} image, which the installed Pillow cannot decode; skipped. "
-                          f"To read such photos: pip install {package} (or convert them to JPEG).")
-
-# %% ../nbs/01_dataloaders.ipynb #c008
-def load_photo(
-    fn,               # Path of an image file
-) -> Image.Image:     # Its 8-bit RGB image, EXIF orientation applied
-    "Open `fn` fully as an 8-bit RGB `PIL.Image` (EXIF orientation applied), or raise `ImageLoadError` naming it."
-    fn = Path(fn)
-    no_decoder = fn.suffix.lower() in _DECODERS and not can_decode(fn.suffix)   # HEIC/AVIF without a decoder installed
-    try:
-        with open_image_file(fn) as f, Image.open(f) as im:
-            im.load()  # decode now: a truncated or corrupt file fails here
-            try: im = ImageOps.exif_transpose(im)
-            except Exception as e: warnings.warn(f"{fn}: unreadable EXIF orientation ({e}); image used as stored.")
-            return to_rgb8(im)
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as e: raise _os_error(fn, e) from None
-    except Image.DecompressionBombError as e:
-        raise ImageLoadError(f"{fn}: refused as a possible decompression bomb ({e}). If the image is genuine, "
-                             "raise PIL.Image.MAX_IMAGE_PIXELS or downscale it.") from None
-    except UnidentifiedImageError:
-        if no_decoder: raise _no_decoder(fn) from None
-        raise ImageLoadError(f"{fn}: not an image Pillow can read (empty, corrupt or another file type). "
-                             "Replace it or remove it from the labels.") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        if no_decoder: raise _no_decoder(fn) from None
-        raise ImageLoadError(f"{fn}: cannot decode ({e}); the file is corrupt or truncated. Replace it or remove it.") from None
+__all__ = ['PILPhoto', 'ImageCache', 'CachedPhoto', 'TensorTargets', 'DecodedTargets', 'TargetsSetup', 'StandardizeTargets',
+           'target_stats', 'TargetsBlock', 'split_by_column', 'aadb_block', 'aadb_dataloaders', 'aadb_test_dl',
+           'target_norm', 'target_std', 'decode_targets']
 
 # %% ../nbs/01_dataloaders.ipynb #c009
 class PILPhoto(PILImage):
@@ -141,40 +39,6 @@ class PILPhoto(PILImage):
                **kwargs):  # Passed on to `PILImage.create`
         if isinstance(fn, (str, Path)): return cls(load_photo(fn))
         return PILImage.create.__func__(cls, fn, **kwargs)
-
-# %% ../nbs/01_dataloaders.ipynb #c012b
-def default_cache_dir() -> Path:
-    "Where aaacov keeps caches (resized images, backbone features): `$AAACOV_CACHE`, else `~/.cache/aaacov/cache`."
-    import os
-    return Path(os.environ.get('AAACOV_CACHE') or Path.home()/'.cache'/'aaacov'/'cache')
-
-# %% ../nbs/01_dataloaders.ipynb #d009
-def file_stamp(
-    fn,        # Path of a file
-) -> str:      # `path|mtime_ns|ctime_ns|size`
-    "A file's identity for caches: resolved path, modification and status-change times, byte size (a changed file, a new stamp)."
-    fn = Path(fn); st = fn.stat()
-    return f"{fn.resolve()}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_size}"
-
-# %% ../nbs/01_dataloaders.ipynb #d012
-def load_photo_resized(
-    fn,                # Path of an image file
-    size,              # (h, w), or an int for a square
-    draft:bool=True,   # Decode JPEGs in draft mode, at the smallest DCT scale that is still >= `size`?
-) -> Image.Image:      # 8-bit RGB of `size`
-    "`load_photo(fn)` squished to `size` ((h, w) or an int); `draft`: JPEGs decoded in draft mode at the smallest scale >= `size`."
-    h, w = (size, size) if isinstance(size, int) else tuple(size)
-    fn = Path(fn)
-    with open_image_file(fn) as f:   # not a regular file, missing, unreadable: ImageLoadError here, nothing waits
-        try:
-            with Image.open(f) as im:
-                if draft and im.format == 'JPEG' and im.mode in ('RGB', 'L', 'CMYK', 'YCbCr'):
-                    im.draft(im.mode, (max(h, w), max(h, w)))   # DCT scaling: both sides stay >= the target (any EXIF rotation)
-                    im.load()
-                    im = to_rgb8(ImageOps.exif_transpose(im))
-                    return im.resize((w, h), Image.BILINEAR)
-        except Exception: pass   # any problem: the full, careful path below names the file
-    return load_photo(fn).resize((w, h), Image.BILINEAR)
 
 # %% ../nbs/01_dataloaders.ipynb #d015
 class ImageCache:

@@ -16,9 +16,9 @@ from fastai.data.load import DataLoader
 from fastai.vision.augment import Normalize
 from .dataloaders import target_norm, target_std, default_cache_dir, file_stamp, TensorTargets, CachedPhoto
 from .metrics import target_table
-from .callbacks import NonFiniteLossCallback, NonFiniteLossError
+from .callbacks import NonFiniteLossCallback, NonFiniteLossError, CheckpointCallback
 from .methods import get_method, outputs_vs_truth, output_names, config_params
-from .modelfiles import CheckpointCallback, read_checkpoint, load_checkpoint, _resize_size, _resize_tfm
+from .modelfiles import read_checkpoint, load_checkpoint, _resize_size, _resize_tfm
 
 # %% auto #0
 __all__ = ['FEATURE_CACHE_VERSION', 'input_thumbnails', 'pooled_body_features', 'feature_cache_key', 'cached_body_features',

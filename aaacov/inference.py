@@ -17,8 +17,9 @@ from .modelfiles import load_model_folder, ModelFileError
 from .outputs import OutputError, check_output_file, writing
 
 # %% auto #0
-__all__ = ['RESULTS_FORMAT', 'iter_inputs', 'default_model_dir', 'fold_batchnorm', 'output_jacobian', 'group_names', 'Predictor',
-           'csv_key', 'key_path', 'results_record', 'model_digest', 'open_results', 'results_header', 'predict_files']
+__all__ = ['RESULTS_FORMAT', 'iter_inputs', 'default_model_dir', 'fold_batchnorm', 'output_jacobian', 'group_names',
+           'read_model_config', 'Predictor', 'csv_key', 'key_path', 'results_record', 'model_digest', 'open_results',
+           'results_header', 'predict_files']
 
 # %% ../nbs/16_inference.ipynb #16x006
 def iter_inputs(paths, # files and/or folders
@@ -76,16 +77,28 @@ def group_names(cfg:dict, # a model's config: its `group_names` (K names), absen
     return list(names)
 
 # %% ../nbs/16_inference.ipynb #16x014
+def read_model_config(model_dir) -> dict:
+    "A model folder's `config.json`, checked (`check_config`), without building the model."
+    from aaacov.modelfiles import check_config, _read_json
+    return check_config(_read_json(Path(model_dir)/'config.json', "aaacov's save_model_folder"), Path(model_dir)/'config.json')
+
 class Predictor:
-    "A saved model folder ready for inference: the model's own `Pixels`, forward, the method's decoding to label units."
+    "A saved model folder ready for inference: the model's own `Pixels`, a forward pass (ONNX Runtime or PyTorch), the method's decoding to label units."
     # `outputs`: names of the decoded `mu` columns (`output_names`); `ratings`: the rating values of a predicted distribution, or None;
     # `groups`: the names of the content groups a gated method weighs (`group_names`; K = len(groups)), or None
-    def __init__(self, model_dir, device=None, channels_last:bool=True):
-        self.model, self.cfg = load_model_folder(model_dir)
+    def __init__(self, model_dir, device=None, channels_last:bool=True,
+                 engine:str|None=None,   # 'onnx' (default where ONNX Runtime is installed: its export, made once and cached) or 'torch'
+                 int8:bool=False,        # the ONNX engine's int8 export (`aaacov export --int8`)
+                 onnx_threads:int|None=None, # the ONNX engine's intra-op threads (None: one per core)
+                ):
+        from aaacov.engine import resolve_engine, onnx_model
+        self.model_dir, self.engine, self.int8 = Path(model_dir), resolve_engine('onnx' if int8 and engine is None else engine), int8
+        if int8 and self.engine != 'onnx': raise ValueError("--int8 runs on the ONNX engine: drop --engine torch.")
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format   # bench/inference.py measures both
-        fold_batchnorm(self.model)
-        self.model.to(self.device, memory_format=self.memory_format).eval()
+        self._model = None
+        if self.engine == 'torch': self.cfg = self._load_torch()
+        else: self.cfg, self.onnx = read_model_config(model_dir), onnx_model(model_dir, int8, onnx_threads)
         self.pixels = Pixels.from_config(self.cfg)
         self.size = self.pixels.size[::-1]   # PIL order (w, h)
         m = self.cfg['m']
@@ -97,6 +110,26 @@ class Predictor:
         gates = probe.get('gates')
         self.groups = None if gates is None else group_names(self.cfg, np.shape(gates)[1])
 
+    def _normalise_np(self, x:torch.Tensor) -> np.ndarray:
+        "uint8 batch -> normalised float32 in numpy (for ONNX Runtime: torch's own thread pool then stays idle beside it; bench/engines.py)."
+        if not hasattr(self, '_scale'):
+            m, s = (np.asarray(v, np.float32)[:, None, None] for v in (self.pixels.mean, self.pixels.std))
+            self._scale, self._shift = (1 / (255 * s)).astype(np.float32), (-m / s).astype(np.float32)
+        return x.numpy().astype(np.float32) * self._scale + self._shift
+
+    def _load_torch(self) -> dict:
+        "Load the PyTorch model (BatchNorm folded, channels-last, on `device`); its config."
+        self._model, cfg = load_model_folder(self.model_dir)
+        fold_batchnorm(self._model)
+        self._model.to(self.device, memory_format=self.memory_format).eval()
+        return cfg
+
+    @property
+    def model(self) -> torch.nn.Module:
+        "The PyTorch model (loaded on first use by the ONNX engine: class-activation maps need it)."
+        if self._model is None: self._load_torch()
+        return self._model
+
     def tensor(self, im) -> torch.Tensor:
         "One PIL image (or path) -> the normalised 3 x H x W input."
         return self.pixels.normalise(self.pixels.load(im)[None], self.memory_format)[0]
@@ -105,11 +138,15 @@ class Predictor:
         "PIL images or paths -> the method's decoded dict (`mu`, `sigma`, `cov`, ...) in label units."
         return self.batch(torch.stack([self.pixels.load(im) for im in images]))
 
+    def raw(self, x:torch.Tensor, normalised:bool=False) -> torch.Tensor:
+        "A batch of resized images (uint8, or already `normalised`) -> the model's raw outputs (float32, CPU)."
+        if self.engine == 'onnx': return self.onnx(x if normalised else self._normalise_np(x))
+        x = (x if normalised else self.pixels.normalise(x, self.memory_format)).to(self.device, memory_format=self.memory_format)
+        with torch.inference_mode(): return self._model(x).float().cpu()
+
     def batch(self, x:torch.Tensor, normalised:bool=False) -> dict:
         "A batch of resized images (uint8, or already `normalised`) -> predictions in label units."
-        x = (x if normalised else self.pixels.normalise(x, self.memory_format)).to(self.device, memory_format=self.memory_format)
-        with torch.inference_mode(): raw = self.model(x).float().cpu()
-        return to_label_units(raw, self.cfg, self.t_mean, self.t_std)
+        return to_label_units(self.raw(x, normalised), self.cfg, self.t_mean, self.t_std)
 
     def maps(self, im, rows, chunk:int=16) -> np.ndarray:
         "Class-activation maps (label units, the image's resolution) of decoded outputs `rows` (indices into `outputs`) for one PIL image."
@@ -149,10 +186,12 @@ def _text(s) -> str:
     return str(s).encode('utf-8', 'backslashreplace').decode('utf-8')
 
 class _PhotoStream(torch.utils.data.IterableDataset):
-    "Every input file, decoded and resized in DataLoader worker processes: (key, uint8 CHW tensor or None, error or None)."
-    def __init__(self, paths, pixels:Pixels, skip=frozenset()): self.paths, self.pixels, self.skip = list(map(str, paths)), pixels, skip
-    def __iter__(self):
-        from aaacov.dataloaders import ImageLoadError
+    "Every input file, decoded and resized (in DataLoader worker processes, or `threads` threads): (key, uint8 CHW tensor or None, error or None)."
+    def __init__(self, paths, pixels:Pixels, skip=frozenset(), threads:int=0, ahead:int=32):
+        self.paths, self.pixels, self.skip, self.threads, self.ahead = list(map(str, paths)), pixels, skip, threads, ahead
+
+    def _files(self):
+        "(key, path) of every distinct input file of this worker's share."
         info = torch.utils.data.get_worker_info()
         wid, nw = (info.id, info.num_workers) if info else (0, 1)
         seen = set()
@@ -160,11 +199,28 @@ class _PhotoStream(torch.utils.data.IterableDataset):
             key = csv_key(p)
             if key in seen: continue
             seen.add(key)
-            if len(seen) % nw != wid % nw: continue
-            if key in self.skip: yield key, None, None; continue
-            try: yield key, self.pixels.load(p), None
-            except ImageLoadError as e: yield key, None, _text(str(e).replace(str(p) + ': ', ''))
-            except Exception as e: yield key, None, _text(f"unexpected error {type(e).__name__}: {e}")   # recorded, never a lost row
+            if len(seen) % nw == wid % nw: yield key, p
+
+    def _load(self, key, p) -> tuple:
+        from aaacov.data import ImageLoadError
+        if key in self.skip: return key, None, None
+        try: return key, self.pixels.load(p), None
+        except ImageLoadError as e: return key, None, _text(str(e).replace(str(p) + ': ', ''))
+        except Exception as e: return key, None, _text(f"unexpected error {type(e).__name__}: {e}")   # recorded, never a lost row
+
+    def __iter__(self):
+        if not self.threads:
+            for key, p in self._files(): yield self._load(key, p)
+            return
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+        ex, todo = ThreadPoolExecutor(self.threads, thread_name_prefix='aaacov-decode'), deque()
+        try:   # up to `ahead` files decode while the model scores the batch before them (PIL releases the GIL)
+            for key, p in self._files():
+                todo.append(ex.submit(self._load, key, p))
+                if len(todo) > self.ahead: yield todo.popleft().result()
+            while todo: yield todo.popleft().result()
+        finally: ex.shutdown(wait=True, cancel_futures=True)
 
 # %% ../nbs/16_inference.ipynb #16x023
 RESULTS_FORMAT = 1
@@ -203,6 +259,9 @@ def _resume(out:Path, header:list, record:dict) -> set:
     if old.get('model') != record['model'] or old.get('columns') != header:
         raise OutputError(f"--out {out} holds results of another model ({old.get('model_dir')}); the rows of two models must not mix: "
                           "choose another --out.")
+    if old.get('precision', 'fp32') != record['precision']:
+        raise OutputError(f"--out {out} holds {old.get('precision', 'fp32')} results and this run is {record['precision']} (--int8): "
+                          "their rows must not mix; run as before or choose another --out.")
     data = out.read_bytes()
     end = _complete_end(data)
     rows = list(csv.reader(io.StringIO(data[:end].decode('utf-8', 'replace'), newline='')))
@@ -237,6 +296,10 @@ def _default_workers() -> int:
     cores = os.cpu_count() or 1
     return 0 if cores <= 2 else min(4, cores - 2)
 
+def _default_threads(num_workers:int) -> int:
+    "Decoding threads in the main process: 2 when no worker process decodes (bench/engines.py measures 0, 1 and 2 on both engines), else 0."
+    return 0 if num_workers else 2
+
 def _result_rows(pred:Predictor, good:list) -> list:
     "CSV rows of decoded photos: key, 'ok', every output's value, its sigma (empty where none), a distribution's probabilities, the groups' weights."
     res, n = pred.batch(torch.stack([x for _, x in good])), len(pred.outputs)
@@ -259,23 +322,33 @@ def _write_batch(w, batch, done, counts, pred, n_values):
 
 # %% ../nbs/16_inference.ipynb #16x027
 def predict_files(paths,                    # image files and/or folders (walked recursively)
-                  model_dir,                # a model folder (`save_model_folder`, `aaacov train`)
+                  model_dir,                # a model folder (`save_model_folder`, `aaacov train`), or a `Predictor` already loaded
                   out,                      # results CSV to write or resume
                   bs:int=16,                # batch size
                   num_workers:int|None=None, # decoding worker processes (default: 0 on <= 2 cores, else cores - 2, at most 4)
                   progress:bool=True,       # progress bar and a summary line on stderr
+                  engine:str|None=None,     # 'onnx' (the default: ONNX Runtime on the model's cached export) or 'torch'
+                  int8:bool=False,          # the ONNX engine's int8 export (`aaacov export --int8`)
+                  threads:int|None=None,    # decoding threads in the main process while the model runs (default: `_default_threads`)
                  ) -> dict:
     "Score every input into CSV `out` (one row per file, appended batch by batch; files already in `out` are skipped)."
     from fastprogress.fastprogress import progress_bar
-    pred = Predictor(model_dir)   # the model folder is checked whole before anything is written
+    if isinstance(model_dir, Predictor):   # loaded once, scoring several folders or files
+        pred, model_dir = model_dir, model_dir.model_dir
+        if (engine is not None and engine != pred.engine) or (int8 and not pred.int8):
+            raise ValueError(f"predict_files got a Predictor on the {pred.engine} engine{' (int8)' if pred.int8 else ''}; "
+                             "engine/int8 must match it or be left out.")
+        int8 = pred.int8
+    else: pred = Predictor(model_dir, engine=engine, int8=int8)   # the model folder is checked whole before anything is written
     header = results_header(pred.outputs, pred.ratings, len(pred.groups or []))
     record = {'tool': 'aaacov predict', 'format': RESULTS_FORMAT, 'model': model_digest(model_dir),
-              'model_dir': _text(os.path.abspath(model_dir)), 'columns': header}
+              'model_dir': _text(os.path.abspath(model_dir)), 'columns': header, 'precision': 'int8' if int8 else 'fp32'}
     out, done = open_results(out, header, record)
     for p in map(Path, paths):
         if not p.exists() and not p.is_symlink(): print(f"aaacov predict: {_text(p)} does not exist (recorded as skipped)", file=sys.stderr)
     num_workers = _default_workers() if num_workers is None else num_workers
-    stream = torch.utils.data.DataLoader(_PhotoStream(paths, pred.pixels, frozenset(done)), batch_size=bs,
+    threads = (_default_threads(num_workers) if threads is None else threads) if not num_workers else 0
+    stream = torch.utils.data.DataLoader(_PhotoStream(paths, pred.pixels, frozenset(done), threads, 2 * bs), batch_size=bs,
                                          num_workers=num_workers, collate_fn=list, prefetch_factor=2 if num_workers else None)
     n_files = len({csv_key(p) for p in iter_inputs(paths)}) if progress else None   # a cheap first walk, for the progress bar
     counts, t0 = {'ok': 0, 'skipped': 0, 'already': 0}, time.time()

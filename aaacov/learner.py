@@ -160,8 +160,9 @@ from .callbacks import CovStatsCallback, NonFiniteLossError  # noqa: E402,F401
 from .methods import MALU_WEIGHTS, init_cov_head  # noqa: E402,F401
 from .features import (pooled_body_features, feature_cache_key, cached_body_features, head_learner, fit_head,  # noqa: E402,F401
                              FEATURE_CACHE_VERSION)
-from .modelfiles import (ModelFileError, save_checkpoint, read_checkpoint, load_checkpoint, CheckpointCallback,  # noqa: E402,F401
+from .modelfiles import (ModelFileError, save_checkpoint, read_checkpoint, load_checkpoint,  # noqa: E402,F401
                                CHECKPOINT_VERSION, save_model_folder as save_model, load_model_folder as load_model)
+from .callbacks import CheckpointCallback  # noqa: E402,F401
 
 # %% ../nbs/12_learner.ipynb #2026
 def create_model(arch:str='mobilenet_v2', m:int=12, loss:str='cov', param:str='gram', pretrained:bool=True,

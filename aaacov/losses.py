@@ -11,9 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 # %% auto #0
-__all__ = ['PARAMS', 'n_cov_outputs', 'NotPositiveDefinite', 'cov_params', 'logdet_pd', 'gaussian_nll', 'CovarianceLoss',
-           'cov_summary', 'conditional_gaussian', 'cov_nll', 'check_cov_calibration', 'apply_cov_calibration',
-           'fit_cov_calibration', 'WeightedMSELoss']
+__all__ = ['PARAMS', 'n_cov_outputs', 'NotPositiveDefinite', 'cov_params', 'logdet_pd', 'gaussian_nll', 'CovarianceLoss', 'cov_summary', 'conditional_gaussian', 'cov_nll', 'check_cov_calibration', 'apply_cov_calibration', 'fit_cov_calibration', 'WeightedMSELoss', 'NonFiniteLossError']
 
 # %% ../nbs/07_losses.ipynb #c005
 PARAMS = ('gram', 'cholesky', 'paper', 'diag', 'lowrank')
@@ -302,3 +300,7 @@ class WeightedMSELoss(nn.Module):
         return ((out[:, :len(w)] - y.reshape(out.shape[0], -1)) ** 2 * w).sum(1).mean() / w.sum()
     def activation(self, out): return out
     def decodes(self, out): return out
+
+# %% ../nbs/10_callbacks.ipynb #k005
+class NonFiniteLossError(RuntimeError):
+    "A training batch gave a NaN or infinite loss; the message names the epoch, the batch and its files."

@@ -10,13 +10,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 import numpy as np, torch
 from torch import nn
-from fastai.losses import MSELossFlat
 from .data import TARGETS
 from .losses import (CovarianceLoss, WeightedMSELoss, n_cov_outputs, cov_summary, PARAMS, apply_cov_calibration,
                            check_cov_calibration)
-from .metrics import mean_corr, target_corr
 from .models import create_model, AestheticModel
-from .callbacks import CovStatsCallback
 
 # %% auto #0
 __all__ = ['METHODS', 'MALU_WEIGHTS', 'srcc_metrics', 'Method', 'register_method', 'get_method', 'config_params', 'method_model',
@@ -26,6 +23,7 @@ __all__ = ['METHODS', 'MALU_WEIGHTS', 'srcc_metrics', 'Method', 'register_method
 # %% ../nbs/11_methods.ipynb #t006
 def srcc_metrics(targets:list, cbs:list=(), **params) -> list:
     "The metrics every method reports: average SRCC over targets, and the score's SRCC when the score is a target."
+    from aaacov.metrics import mean_corr, target_corr   # fastai metrics: imported by a fit, never by loading and scoring a model
     ms = [mean_corr('srcc')]
     if 'score' in targets: ms.append(target_corr(list(targets).index('score'), 'srcc', 'srcc_score'))
     return ms
@@ -117,8 +115,12 @@ def decode_mean(raw, m:int, mean, std, **params) -> dict:
     "Decoder of methods that predict only a value per target: `mu` in label units; no sigma, covariance or correlation."
     return {'mu': raw[:, :m].double().numpy() * std + mean, 'sigma': None, 'cov': None, 'corr': None}
 
+def _mse_loss(targets, **p):
+    from fastai.losses import MSELossFlat   # training only: a saved model is loaded and scored without fastai
+    return MSELossFlat()
+
 register_method(Method('mse', 'joint regression with the squared error (one output per target)',
-                       n_out=lambda m, **p: m, loss=lambda targets, **p: MSELossFlat(), decode=decode_mean))
+                       n_out=lambda m, **p: m, loss=_mse_loss, decode=decode_mean))
 
 # %% ../nbs/11_methods.ipynb #u1m02
 def output_names(cfg:dict) -> list:
@@ -200,7 +202,12 @@ def _check_cov_params(param, rank, calibration):
     n_cov_outputs(1, 'lowrank', rank)   # rank: a whole number >= 1
     if calibration is not None: check_cov_calibration(calibration)
 
+def _cov_callbacks(m, std, param, rank, **p):
+    from aaacov.callbacks import CovStatsCallback   # fastai callbacks: imported by a fit only
+    return [CovStatsCallback(m, param, std, rank)]
+
 def _cov_metrics(targets, cbs, **p):
+    from aaacov.callbacks import CovStatsCallback
     return srcc_metrics(targets) + [c.metric() for c in cbs if isinstance(c, CovStatsCallback)]
 
 register_method(Method('cov', 'AAACov: mean and per-image covariance of all targets (Gaussian NLL; precision AᵀA + I/m, '
@@ -208,7 +215,7 @@ register_method(Method('cov', 'AAACov: mean and per-image covariance of all targ
                        n_out=lambda m, param, rank, **p: n_cov_outputs(m, param, rank),
                        loss=lambda targets, param, rank, **p: CovarianceLoss(len(targets), param, rank=rank),
                        decode=decode_cov, init_head=init_cov_head, defaults={'param': 'gram', 'rank': 2, 'calibration': None},
-                       callbacks=lambda m, std, param, rank, **p: [CovStatsCallback(m, param, std, rank)], metrics=_cov_metrics,
+                       callbacks=_cov_callbacks, metrics=_cov_metrics,
                        check=_check_cov_params))
 
 # %% ../nbs/11_methods.ipynb #u1m06

@@ -8,7 +8,6 @@ Docs: https://aaacov.github.io/aaacov/metrics.html.md"""
 from __future__ import annotations
 import numpy as np, pandas as pd, torch
 from scipy import stats
-from fastai.metrics import AccumMetric
 from .data import TARGETS, DISPLAY_NAMES
 from .losses import cov_summary
 
@@ -50,10 +49,12 @@ def corr_per_target(preds, # n x (m or more): the first m columns are the predic
 # %% ../nbs/08_metrics.ipynb #c006
 def target_corr(j:int, kind:str='srcc', name:str|None=None) -> AccumMetric:
     "fastai metric: `kind` correlation of target column `j` over the whole validation set."
+    from fastai.metrics import AccumMetric   # imported by a fit only: `aaacov.methods` (and scoring a model) stays free of fastai
     return AccumMetric(lambda p, t: float(corr_per_target(p, t, kind)[j]), flatten=False, name=name or f"{kind}_{j}")
 
 def mean_corr(kind:str='srcc') -> AccumMetric:
     "fastai metric: the average over targets of the per-target `kind` correlation."
+    from fastai.metrics import AccumMetric
     return AccumMetric(lambda p, t: float(np.nanmean(corr_per_target(p, t, kind))), flatten=False, name=f"{kind}_mean")
 
 def per_target_metrics(targets=TARGETS, kinds=('srcc',)) -> list:
@@ -62,6 +63,7 @@ def per_target_metrics(targets=TARGETS, kinds=('srcc',)) -> list:
 
 def mean_sigma(m:int, param:str='gram', std=None, rank:int=2) -> AccumMetric:
     "fastai metric: the mean predicted sigma (in label units when `std` is given) of a covariance model."
+    from fastai.metrics import AccumMetric
     return AccumMetric(lambda p, t: float(cov_summary(p, m, param, std, rank)['sigma'].mean()), flatten=False, name='mean_sigma')
 
 # %% ../nbs/08_metrics.ipynb #c007

@@ -10,16 +10,13 @@ import json, os, random
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch import nn
-from fastai.learner import Learner
-from fastai.callback.core import Callback
 from fastcore.foundation import L
 from .backbones import ARCH_META, Pixels, arch_meta
-from .dataloaders import target_norm
 from .methods import METHODS, get_method, method_model, config_params
 
 # %% auto #0
 __all__ = ['CHECKPOINT_VERSION', 'FITTED_CONFIG', 'ModelFileError', 'save_model_folder', 'check_config', 'load_model_folder',
-           'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'CheckpointCallback', 'is_model_folder']
+           'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'is_model_folder']
 
 # %% ../nbs/13_modelfiles.ipynb #3006
 class ModelFileError(ValueError):
@@ -43,6 +40,7 @@ def save_model_folder(learn:Learner,          # a learner made by `cov_learner`/
     "Write `model.safetensors` + `config.json` to `path`."
     from safetensors.torch import save_file
     from aaacov import __version__
+    from aaacov.dataloaders import target_norm   # fastai's DataLoaders: saving imports fastai, loading (`load_model_folder`) does not
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in learn.model.state_dict().items() if include_body or k.startswith('1.')}
     save_file(state, str(path/'model.safetensors'))
@@ -243,18 +241,13 @@ def load_checkpoint(learn:Learner, # a learner of the same configuration
     torch.set_rng_state(tensors['rng.torch'])
     return state['epoch'] + 1
 
-# %% ../nbs/13_modelfiles.ipynb #3022
-class CheckpointCallback(Callback):
-    "Save a checkpoint (model, optimizer, random states) to `path` after every trained epoch; `info` goes into state.json."
-    order = 90   # after the Recorder: the epoch's metrics are known
-    def __init__(self, path, **info): self.path, self.info, self.trained = Path(path), info, False
-    def before_train(self): self.trained = True
-    def before_epoch(self): self.trained = False
-    def after_epoch(self):
-        if not self.trained: return   # an epoch skipped by `start_epoch` when resuming
-        if int(os.environ.get('RANK', '0')) != 0: return   # data-parallel: the processes hold the same weights; one writes
-        vals = self.learn.recorder.values[-1] if self.learn.recorder.values else []
-        save_checkpoint(self.learn, self.path, self.epoch, n_epoch=self.n_epoch, metrics=[float(v) for v in vals], **self.info)
+# %% ../nbs/13_modelfiles.ipynb #3022b
+def __getattr__(name):
+    "`CheckpointCallback` (a fastai callback, in `aaacov.callbacks`) is still importable from here; importing it imports fastai."
+    if name == 'CheckpointCallback':
+        from aaacov.callbacks import CheckpointCallback
+        return CheckpointCallback
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # %% ../nbs/13_modelfiles.ipynb #3026
 _MODEL_FILES = {'config.json', 'model.safetensors', 'test_scores.csv', 'README.md', 'checkpoint'}

@@ -8,12 +8,10 @@ Docs: https://aaacov.github.io/aaacov/models.html.md"""
 from __future__ import annotations
 import torch
 from torch import nn
-from fastai.torch_core import params
-from fastai.callback.hook import hook_outputs
 from .backbones import create_body, arch_meta
 
 # %% auto #0
-__all__ = ['PooledHead', 'AestheticModel', 'aesthetic_splitter', 'MultiBlockBody', 'create_model', 'cam_maps']
+__all__ = ['PooledHead', 'AestheticModel', 'aesthetic_splitter', 'OutputHooks', 'MultiBlockBody', 'create_model', 'cam_maps']
 
 # %% ../nbs/09_models.ipynb #o005
 class PooledHead(nn.Module):
@@ -31,9 +29,27 @@ class AestheticModel(nn.Sequential):
 # %% ../nbs/09_models.ipynb #o008
 def aesthetic_splitter(model:nn.Module) -> list:
     "fastai splitter: [body parameters, head parameters] (`freeze` trains only the second group)."
+    from fastai.torch_core import params   # training only: loading and scoring a model never imports fastai
     return [params(model[0]), params(model[1])]
 
 # %% ../nbs/09_models.ipynb #o011
+class _OutputHook:
+    "One forward hook keeping its module's latest output (a bound method, so a deep copy of the model hooks its own copy)."
+    def __init__(self, module:nn.Module): self.stored, self.handle = None, module.register_forward_hook(self.hook_fn)
+    def hook_fn(self, module, inp, out): self.stored = out
+    def remove(self): self.handle.remove()
+
+class OutputHooks:
+    "Forward hooks on `modules` keeping each one's latest output, not detached, in `stored` (fastai's `hook_outputs(detach=False)`)."
+    def __init__(self, modules): self.hooks = [_OutputHook(m) for m in modules]
+    @property
+    def stored(self) -> list: return [h.stored for h in self.hooks]
+    def remove(self):
+        "Remove every hook from its module."
+        for h in self.hooks: h.remove()
+    def __enter__(self): return self
+    def __exit__(self, *args): self.remove()
+
 class MultiBlockBody(nn.Module):
     "Runs `body`, global-average-pools the output of every named block, and concatenates them (N x C_total x 1 x 1)."
     def __init__(self, body:nn.Module, names:list):
@@ -42,7 +58,7 @@ class MultiBlockBody(nn.Module):
         mods = dict(body.named_modules())
         missing = [n for n in self.names if n not in mods]
         if missing: raise ValueError(f"no block(s) {missing[:3]} in the body; its modules include {list(mods)[1:6]}")
-        self.hooks = hook_outputs([mods[n] for n in self.names], detach=False)
+        self.hooks = OutputHooks([mods[n] for n in self.names])
         with torch.no_grad():
             was = body.training; body.eval(); self.channels = [f.shape[1] for f in self.block_maps(torch.zeros(1, 3, 64, 64))]; body.train(was)
     def block_maps(self, x) -> list:

@@ -9,18 +9,15 @@ from __future__ import annotations
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from torch import nn
-from fastai.callback.core import Callback
-from fastai.metrics import AccumMetric
 from .data import TARGETS
 from .methods import Method, register_method
 from .ava import PROB_COLS
 from . import unified   # its functions are used at run time (aaacov.unified may still be importing: methods imports both)
-from .ranking import HeadSetup
 
 # %% auto #0
 __all__ = ['LOGVAR_MAX', 'DECODER_CHANNELS', 'PRIOR_L2', 'PEAR_DEFAULTS', 'bernoulli_kl', 'gaussian_kl', 'relaxed_bernoulli',
-           'gaussian_sample', 'PearDecoder', 'pear_layout', 'PearHead', 'fit_prior', 'PearSetup', 'PearImages',
-           'PearLoss', 'decode_pear', 'pear_outputs', 'pear_truth', 'pear_metrics']
+           'gaussian_sample', 'PearDecoder', 'pear_layout', 'PearHead', 'fit_prior', 'PearLoss', 'decode_pear',
+           'pear_outputs', 'pear_truth', 'pear_metrics', 'pear_callbacks']
 
 # %% ../nbs/23_pear.ipynb #p006
 def bernoulli_kl(q_logits:torch.Tensor, # logits of q
@@ -170,29 +167,13 @@ def fit_prior(f:torch.Tensor,   # n x nf pooled features of the training photos
     W, b = _logistic(X, t, w, l2s[0], iters)
     return (W / sd[:, None]).T.float(), (b - (mu / sd) @ W).float(), l2s[0]
 
-# %% ../nbs/23_pear.ipynb #p024
-class PearSetup(HeadSetup):
-    "Before the first fit: the prior network, fitted on the training photos' known attributes (`fit_prior`)."
-    head_type = PearHead
-    def needed(self, head): return head.prior is not None
-    def key(self, head): return ('pear', head.k)
-    def kept(self, head): return ('prior.weight', 'prior.bias')
-    def fit(self, head, f, y):
-        if not head.n_att: raise ValueError("PEAR's prior network is fitted on attribute labels, and these targets hold none: "
-                                            "train with prior='none' (`--set prior=none`)")
-        W, b, _ = fit_prior(f, y[:, :head.n_att])
-        with torch.no_grad(): head.prior.weight.copy_(W); head.prior.bias.copy_(b)
-
-class PearImages(Callback):
-    "End to end: hands each batch's input thumbnails (`input_thumbnails`) to the PEAR head, its decoder's target."
-    order = 0
-    def before_batch(self):
-        xb = self.xb[0]
-        if not torch.is_tensor(xb) or xb.ndim != 4: return   # frozen features carry their thumbnails themselves
-        head = next((mod for mod in self.learn.model.modules() if isinstance(mod, PearHead)), None)
-        if head is None or head.decoder is None: return
-        from aaacov.features import input_thumbnails
-        head.image = input_thumbnails(xb, self.dls, head.px).to(xb.device)
+# %% ../nbs/23_pear.ipynb #p024b
+def __getattr__(name):
+    "The fit's callbacks (exported to `aaacov.callbacks`) are still importable from here; importing one imports fastai."
+    if name in ('PearSetup', 'PearImages'):
+        from aaacov import callbacks
+        return getattr(callbacks, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # %% ../nbs/23_pear.ipynb #p026
 class PearLoss(nn.Module):
@@ -259,6 +240,7 @@ def pear_truth(y, bins:int=10, **_) -> np.ndarray:
 # %% ../nbs/23_pear.ipynb #p031
 def pear_metrics(targets:list, cbs=(), bins:int=10, k=None, j:int=100, **_) -> list:
     "The score's SRCC and accuracy (and the distribution's EMD), and the inferred attributes' mean SRCC when attributes are learned."
+    from fastai.metrics import AccumMetric   # a fit's: loading and scoring a model never imports fastai
     from aaacov.metrics import corr_per_target
     d, k, j, n_att = _dims(len(targets), bins, k, j); n_val = len(targets) - bins
     def scores(p, t, name):
@@ -289,6 +271,11 @@ def _check_pear(bins=10, k=None, j=100, lam=0.1, beta=0.1, prior='net', temp=1.0
     if prior not in ('net', 'none'): raise ValueError(f"prior must be 'net' or 'none', not {prior!r}")
     if lam > 0: PearDecoder(1, px)   # px: one of the decoder's sides
 
+def pear_callbacks(prior:str='net', lam:float=0.1, **_) -> list:
+    "The fit's callbacks: the prior network's setup (`prior='net'`), and the thumbnails end to end (`lam > 0`)."
+    from aaacov.callbacks import PearSetup, PearImages   # fastai callbacks: imported by a fit only
+    return ([PearSetup()] if prior == 'net' else []) + ([PearImages()] if lam > 0 else [])
+
 PEAR_DEFAULTS = dict(bins=10, k=None, j=100, lam=0.1, beta=0.1, prior='net', temp=1.0, px=32)
 
 register_method(Method('pear', "Wu & Yao's PEAR: attribute code z (relaxed Bernoulli, prior network on the attributes) + Gaussian "
@@ -296,6 +283,6 @@ register_method(Method('pear', "Wu & Yao's PEAR: attribute code z (relaxed Berno
                        n_out=lambda m, **p: (lambda d, k, j, _: d + 2 * k + 2 * j)(*_dims(m, **p)),
                        loss=lambda targets, **p: PearLoss(list(targets), **p), decode=decode_pear,
                        head=lambda nf, n_out, m, **p: PearHead(nf, m, **p),
-                       callbacks=lambda m, std, prior='net', lam=0.1, **p: ([PearSetup()] if prior == 'net' else []) + ([PearImages()] if lam > 0 else []),
+                       callbacks=lambda m, std, **p: pear_callbacks(**p),
                        metrics=pear_metrics, defaults=dict(PEAR_DEFAULTS), check=_check_pear, outputs=pear_outputs, truth=pear_truth,
                        standardize=False, data=_pear_data, image=lambda lam=0.1, px=32, **p: px if lam > 0 else 0, missing=True))

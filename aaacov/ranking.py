@@ -9,16 +9,14 @@ from __future__ import annotations
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from torch import nn
-from fastai.callback.core import Callback
-from fastai.metrics import AccumMetric
 from .data import TARGETS
 from .methods import Method, register_method
 
 # %% auto #0
 __all__ = ['SAMPLINGS', 'KONG_DEFAULTS', 'pairwise_rank_loss', 'attach_ratings', 'RaterTable', 'random_pairs', 'large_gap_pairs',
            'cross_rater_pairs', 'within_rater_pairs', 'mix_pairs', 'train_items', 'auto_sampling', 'sample_pairs',
-           'PairBatches', 'KongHead', 'HeadSetup', 'KongSetup', 'KongLoss', 'kong_outputs', 'decode_kong',
-           'kong_metrics', 'kong_callbacks', 'threshold_accuracy']
+           'KongHead', 'KongLoss', 'kong_outputs', 'decode_kong', 'kong_metrics', 'kong_callbacks',
+           'threshold_accuracy']
 
 # %% ../nbs/22_ranking.ipynb #k006
 def pairwise_rank_loss(pred_i, # predicted scores of the first photos (n)
@@ -171,37 +169,6 @@ def sample_pairs(kind:str,      # one of `SAMPLINGS`
     if kind == 'within': return within_rater_pairs(raters, n, rng)
     return mix_pairs(score, raters, n, rng, within)
 
-# %% ../nbs/22_ranking.ipynb #k023
-class PairBatches(Callback):
-    "Training batches of ordered pairs (rows 2t, 2t+1; the first ranked higher) from a pair sampler; validation unchanged."
-    order = -5   # before the recorder and the progress bar: the DataLoader's order is set before the epoch starts
-    def __init__(self, sampling:str='auto', within:float=0.5, gap:float=0.1, pairs:float=1.0):
-        self.sampling, self.within, self.gap, self.pairs = sampling, within, gap, pairs
-    def before_fit(self):
-        items, dl = train_items(self.learn), self.dls.train; n = len(dl.dataset)
-        if not isinstance(items, pd.DataFrame) and isinstance(dl.dataset, (list, tuple)):   # in-memory (input, target) pairs: the score is the last target
-            items = pd.DataFrame({'score': [float(torch.as_tensor(y).reshape(-1)[-1]) for _, y in dl.dataset]})
-        if not isinstance(items, pd.DataFrame) or 'score' not in items.columns or len(items) != n:
-            raise ValueError("pair sampling needs the training photos' labels (a table with `score`, one row per training item) "
-                             "as the training DataLoader's items or `learn.pair_items`")
-        if dl.bs % 2: raise ValueError(f"pair batches need an even batch size, not {dl.bs}")
-        self.score = items.score.to_numpy(dtype=float)
-        self.raters = RaterTable(items.rater_scores.tolist()) if 'rater_scores' in items.columns else None
-        sample_pairs(self.sampling, self.score, self.raters, 1, np.random.default_rng(0), self.within, self.gap)   # refused now, not mid-fit
-        self.dl, self.had = dl, 'get_idxs' in dl.__dict__
-        self.saved = dl.__dict__.get('get_idxs')
-        dl.get_idxs = self._idxs
-    def _idxs(self) -> list:
-        n_pairs = max(1, round(self.pairs * len(self.score) / 2))
-        rng = np.random.default_rng(self.dl.rng.getrandbits(63))
-        return sample_pairs(self.sampling, self.score, self.raters, n_pairs, rng, self.within, self.gap).reshape(-1).tolist()
-    def before_train(self): self.learn.loss_func.paired = True
-    def before_validate(self): self.learn.loss_func.paired = False
-    def after_fit(self):
-        self.learn.loss_func.paired = False
-        if self.had: self.dl.get_idxs = self.saved
-        else: self.dl.__dict__.pop('get_idxs', None)
-
 # %% ../nbs/22_ranking.ipynb #k025
 class KongHead(nn.Module):
     "Pooled features -> [attributes (m-1, if the branch is on), score, content gates (k)]: Kong et al.'s Fig. 3(b, c)."
@@ -243,79 +210,13 @@ class KongHead(nn.Module):
             s = (s * g).sum(1, keepdim=True)
         return torch.cat(parts + [s] + ([g] if self.k else []), 1)
 
-# %% ../nbs/22_ranking.ipynb #k027
-def _group_names(labels:np.ndarray, classes) -> list|None:
-    "Each group's most common true class, as '<class>-like' (None when the classes are unknown)."
-    if classes is None: return None
-    c = pd.Series(np.asarray(classes))
-    return [f"{c[labels == j].mode().iat[0]}-like" if (labels == j).any() else f"group {j + 1}" for j in range(labels.max() + 1)]
-
-class HeadSetup(Callback):
-    "Before the first fit: fit parts of a method's head (subclasses say which) from the training photos' head inputs, "
-    "once per learner: `pick_lr`'s trials, which restore the head, get the same fit back from a cache."
-    order, head_type = -4, nn.Module
-    def __init__(self, seed:int=0): self.seed, self.cache = seed, None
-    def _head(self):
-        return next((mod for mod in self.learn.model.modules() if isinstance(mod, self.head_type)), None)
-    def _features(self, head) -> tuple:
-        "The training photos' inputs to the head (`head.features_of`) and their targets, in the items' order, the model in eval mode."
-        got = []
-        hook = head.register_forward_pre_hook(lambda mod, inp: got.append(inp[0].detach().float().cpu().as_subclass(torch.Tensor)))
-        dl = self.dls.train.new(shuffle=False, drop_last=False)
-        was = self.learn.model.training; self.learn.model.eval(); ys = []
-        try:
-            with torch.no_grad():
-                for xb, yb in dl: self.learn.model(xb); ys.append(torch.as_tensor(yb).float().cpu().as_subclass(torch.Tensor))
-        finally: hook.remove(); self.learn.model.train(was)
-        return head.features_of(torch.cat(got)), torch.cat(ys)
-    def needed(self, head) -> bool: "Whether `head` has parts to fit."; return False
-    def fit(self, head, f, y): "Fit the parts from features `f` and targets `y`."
-    def kept(self, head) -> tuple: "Names of the state entries the fit sets."; return ()
-    def key(self, head) -> tuple: "What makes two fits the same."; return ()
-    def before_fit(self):
-        head = self._head()
-        if head is None or head.fitted.item() or not self.needed(head): return
-        key = (id(self.dls.train), len(self.dls.train.dataset)) + tuple(self.key(head))
-        if self.cache is not None and self.cache[0] == key:   # a later fit of the same learner (`pick_lr`'s trials restore the head): the same fit
-            head.load_state_dict(self.cache[1], strict=False); return
-        self.fit(head, *self._features(head))
-        head.fitted.fill_(1)
-        keep = ('fitted',) + tuple(self.kept(head))
-        self.cache = (key, {k: v.clone() for k, v in head.state_dict().items() if k in keep})
-
-class KongSetup(HeadSetup):
-    "Before the first fit: the content centroids and temperature (k-means on the training features) and the frozen attribute layer."
-    head_type = KongHead
-    def needed(self, head): return bool((head.k and not head.given) or (head.mode == 'frozen' and head.n_att))
-    def key(self, head): return (head.k, head.mode)
-    def kept(self, head): return ('centroids', 'temp') + (('att.weight', 'att.bias') if head.mode == 'frozen' and head.n_att else ())
-    def fit(self, head, f, y):
-        if head.mode == 'frozen' and head.n_att: self._fit_attributes(head, f, y[:, :head.n_att])
-        if head.k and not head.given: self._fit_groups(head, f)
-    def _fit_attributes(self, head, f, ya, lam:float=1.0):
-        "Ridge regression of each attribute on the features, over the photos that have it."
-        X = torch.cat([f.double(), torch.ones(len(f), 1, dtype=torch.float64)], 1)
-        W = torch.zeros(X.shape[1], ya.shape[1], dtype=torch.float64)
-        for j in range(ya.shape[1]):
-            ok = torch.isfinite(ya[:, j])
-            if ok.sum() < 2: continue
-            Xo = X[ok]; R = lam * torch.eye(X.shape[1], dtype=torch.float64); R[-1, -1] = 0
-            W[:, j] = torch.linalg.solve(Xo.T @ Xo + R, Xo.T @ ya[ok, j].double())
-        with torch.no_grad(): head.att.weight.copy_(W[:-1].T.float()); head.att.bias.copy_(W[-1].float())
-    def _fit_groups(self, head, f):
-        from sklearn.cluster import KMeans
-        fn = F.normalize(f.double(), dim=1).numpy()
-        if len(fn) < head.k: raise ValueError(f"k = {head.k} content groups need at least {head.k} training photos, not {len(fn)}")
-        km = KMeans(head.k, n_init=4, random_state=self.seed).fit(fn)
-        with torch.no_grad(): head.centroids.copy_(torch.as_tensor(km.cluster_centers_, dtype=torch.float32))
-        if head.auto_temp:
-            d2 = np.sort(((fn[:, None, :] - km.cluster_centers_[None]) ** 2).sum(-1), 1)
-            gap = float((d2[:, 1] - d2[:, 0]).mean()) if head.k > 1 else 1.0
-            head.temp.fill_(max(gap / np.log(4), 1e-6))
-        items = train_items(self.learn)
-        classes = items['content'].to_numpy() if isinstance(items, pd.DataFrame) and 'content' in items.columns and len(items) == len(fn) else None
-        cfg = getattr(self.learn, 'aaacov_config', None)
-        if cfg is not None: cfg['group_names'] = _group_names(km.labels_, classes)
+# %% ../nbs/22_ranking.ipynb #k027b
+def __getattr__(name):
+    "The fit's callbacks (exported to `aaacov.callbacks`) are still importable from here; importing one imports fastai."
+    if name in ('PairBatches', 'HeadSetup', 'KongSetup', 'find_head'):
+        from aaacov import callbacks
+        return getattr(callbacks, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # %% ../nbs/22_ranking.ipynb #k029
 class KongLoss(nn.Module):
@@ -367,6 +268,7 @@ def _srcc(a, b) -> float:
 
 def kong_metrics(targets, cbs=(), attributes:str='joint', **_) -> list:
     "The score's SRCC (validation), and the attributes' mean SRCC when the branch is on."
+    from fastai.metrics import AccumMetric   # a fit's: loading and scoring a model never imports fastai
     m = len(targets); n_att = (m - 1) if attributes != 'off' else 0
     ms = [AccumMetric(lambda p, t: _srcc(p[:, n_att], t[:, -1]), flatten=False, name='srcc_score')]
     if n_att: ms.append(AccumMetric(lambda p, t: float(np.nanmean([_srcc(p[:, j], t[:, j]) for j in range(n_att)])),
@@ -403,6 +305,7 @@ def _check_kong(omega_r=1.0, margin=0.02, sampling='auto', within=0.5, gap=0.1, 
 
 def kong_callbacks(omega_r=1.0, sampling='auto', within=0.5, gap=0.1, pairs=1.0, **_) -> list:
     "The fit's callbacks: the head's setup, and pair batches when the rank loss is on."
+    from aaacov.callbacks import KongSetup, PairBatches   # fastai callbacks: imported by a fit only
     return [KongSetup()] + ([PairBatches(sampling, within, gap, pairs)] if omega_r > 0 else [])
 
 KONG_DEFAULTS = dict(omega_r=1.0, margin=0.02, sampling='auto', within=0.5, gap=0.1, pairs=1.0, attributes='joint', omega_a=0.1,

@@ -10,7 +10,7 @@ import base64, html, io
 from pathlib import Path
 import numpy as np
 from .data import DISPLAY_NAMES, plot_corr_matrix
-from .dataloaders import load_photo
+from .data import load_photo
 from .losses import conditional_gaussian
 from .inference import Predictor, key_path
 from .outputs import check_output_file, writing
@@ -104,7 +104,7 @@ def _whatif(mu, cov, targets) -> str:
 def _report_photo(path, side:int=768):
     "The photo at most `side` px (JPEGs decoded in draft mode): a report never holds a full-resolution image."
     from PIL import Image, ImageOps
-    from aaacov.dataloaders import to_rgb8
+    from aaacov.data import to_rgb8
     try:
         with Image.open(path) as im:
             if im.format == 'JPEG': im.draft('RGB', (side, side))
@@ -115,7 +115,7 @@ def _report_photo(path, side:int=768):
 
 def _card(pred:Predictor, key:str) -> tuple:
     "One photo's section of the report, and its decoded prediction (None when the file cannot be read any more)."
-    from aaacov.dataloaders import ImageLoadError
+    from aaacov.data import ImageLoadError
     outputs = pred.outputs; attrs = [t for t in outputs if t != 'score']
     name = html.escape(Path(key).name)
     try: path = key_path(key); im = _report_photo(path); p = pred.batch(pred.pixels.load(path)[None])

@@ -17,7 +17,8 @@ from .dataloaders import aadb_dataloaders, aadb_test_dl
 from .learner import cov_learner, calibrate as calibrate_learner, evaluate
 from .methods import get_method, standardize_mask
 from .features import fit_head, crossfit_preds
-from .modelfiles import save_model_folder, read_checkpoint, load_checkpoint, CheckpointCallback, is_model_folder
+from .modelfiles import save_model_folder, read_checkpoint, load_checkpoint, is_model_folder
+from .callbacks import CheckpointCallback
 from .outputs import check_output_dir, on_terminal
 from .distributed import world, data_parallel, leave_process_group
 

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from torch import nn
-from scipy import stats
-from fastai.metrics import AccumMetric
 from .methods import Method, register_method
 from .ava import PROB_COLS
 
@@ -243,6 +241,7 @@ def unified_scores(raw,             # n x k raw outputs
                    **params,        # the method's parameters
                   ) -> dict:        # metric name -> value
     "Every metric of the three tasks for one set of predictions (distribution metrics only for distribution predictions)."
+    from scipy import stats   # evaluation only: scoring photos does not import scipy
     y = torch.as_tensor(y).double(); m = y.shape[1]
     sp = _spec(m, kind, **params); d = decode_unified(kind, raw, m, **params)
     pm, tm = d['mu'][:, 0], sp.truth_mean(y).numpy()
@@ -265,6 +264,7 @@ def unified_metrics(targets:list,  # the label columns
                     **params,      # the method's parameters
                    ) -> list:      # fastai metrics
     "The method's fastai metrics: one `AccumMetric` per entry of `unified_scores` that its labels give."
+    from fastai.metrics import AccumMetric   # a fit's: loading and scoring a model never imports fastai
     sp = _spec(len(targets), kind, **params)
     names = ['srcc', 'plcc', 'accuracy'] + ([] if sp.labels == 'binary' else ['mse']) + (
         ['kl', 'emd1', 'emd2', 'std_srcc', 'std_plcc'] if sp.k > 1 else [])
@@ -308,7 +308,6 @@ for _k in LOSSES: register_method(unified_method(_k))
 # %% ../nbs/21_unified.ipynb #j001
 from .losses import CovarianceLoss, n_cov_outputs
 from .methods import decode_cov, init_cov_head, srcc_metrics, standardize_mask
-from .metrics import corr_per_target
 
 def _joint_parts(m:int, param='lowrank', rank=2, bins=10, labels=None, **p) -> tuple:
     "(value targets, covariance outputs, the score's `UnifiedLabels`) of a joint model with m targets."
@@ -350,6 +349,7 @@ def init_joint_head(linear:nn.Linear, m:int, param='lowrank', rank=2, bins=10, l
 # %% ../nbs/21_unified.ipynb #j002
 def joint_metrics(targets:list, cbs=(), param='lowrank', rank=2, bins=10, labels=None, **p) -> list:
     "Mean SRCC of the value targets (and the score's), and of the distribution's mean score, its KL and EMD against the truth."
+    from fastai.metrics import AccumMetric
     ma, nc, spec = _joint_parts(len(targets), param, rank, bins, labels, **p)
     ms = srcc_metrics(list(targets[:ma]))
     for mt in ms: mt.func = (lambda f: lambda pr, t: f(pr, t[:, :ma]))(mt.func)

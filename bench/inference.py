@@ -1,8 +1,8 @@
-"""Folder inference images/s of `aaacov predict` (`predict_files`) vs a per-image PIL loop and vs the model alone, in one run.
+"""Folder inference images/s of `aaacov predict --engine torch` (`predict_files`) vs a per-image PIL loop and vs the model alone, in one run.
 
 Goal (issue, benchmark 2): scoring a folder with `predict_files` runs at >= 2x the images/s of a per-image loop
 (PIL open -> tensor -> model, one image at a time under `torch.no_grad`) and at >= 0.9x the model-only forward on
-batches already in memory.  Also measured: `Predictor(..., channels_last=True)` (the project default, on the claim that it
+batches already in memory.  All on the PyTorch engine (`--engine torch`): bench/engines.py compares it with ONNX Runtime.  Also measured: `Predictor(..., channels_last=True)` (the project default, on the claim that it
 is faster on CPU) vs `channels_last=False` on the model-only forward, batch by batch interleaved.
 Photos: N photo-sized JPEGs (default 1024x768, quality 90; 1024x768 stands for a typical downloaded photo -- AADB's own
 image sizes are not known here) made from the real photos shipped with scikit-image / scikit-learn, each a different
@@ -69,8 +69,8 @@ def main():
     folder = Path(tmp.name)/'photos'
     t = time.perf_counter(); files = make_photos(folder, a.n, a.photo_size); t_make = time.perf_counter() - t
     mb = sum(p.stat().st_size for p in files) / len(files) / 1e6
-    pred = Predictor(model_dir)                                   # model-only, channels_last=True (the default)
-    pred_cf = Predictor(model_dir, channels_last=False)
+    pred = Predictor(model_dir, engine='torch')                   # model-only, channels_last=True (the default)
+    pred_cf = Predictor(model_dir, engine='torch', channels_last=False)
     size = (pred.size[1], pred.size[0])
     x8 = torch.stack([torch.from_numpy(np.array(load_photo_resized(p, size))).permute(2, 0, 1) for p in files])
     batches = list(x8.split(a.bs))
@@ -79,7 +79,7 @@ def main():
 
     def run_predict(workers):
         out = Path(tmp.name)/'out.csv'; out.unlink(missing_ok=True)
-        t = time.perf_counter(); c = predict_files([folder], model_dir, out, bs=a.bs, num_workers=workers, progress=False)
+        t = time.perf_counter(); c = predict_files([folder], model_dir, out, bs=a.bs, num_workers=workers, progress=False, engine='torch')
         dt = time.perf_counter() - t
         assert c['ok'] == a.n, c
         return a.n / dt
@@ -90,7 +90,7 @@ def main():
         for x in batches: pred.batch(x)
         return a.n / (time.perf_counter() - t)
     def run_load():
-        t = time.perf_counter(); Predictor(model_dir); return time.perf_counter() - t
+        t = time.perf_counter(); Predictor(model_dir, engine='torch'); return time.perf_counter() - t
     variants = {'aaacov predict': lambda: run_predict(a.workers), 'per-image loop': run_loop, 'model-only': run_model_only,
                 'predict, 0 workers': lambda: run_predict(0), 'model load (s)': run_load}
     if a.workers == 0: del variants['predict, 0 workers']

@@ -11,6 +11,7 @@ TINY = {
     'flops.py': ['--size', '64', '--bs', '2', '--rounds', '1', '--mm-sizes', '256'],
     'train_pipeline.py': ['--size', '64', '--bs', '8', '--n', '16', '--rounds', '1', '--photo-size', '160x120'],
     'inference.py': ['--n', '8', '--rounds', '1', '--bs', '4', '--photo-size', '160x120'],
+    'engines.py': ['--n', '8', '--rounds', '1', '--bs', '4', '--photo-size', '160x120', '--data', 'tiny', '--first-row-n', '2'],
     'predict_memory.py': ['--n-small', '20', '--n-large', '40', '--unique', '10', '--image-size', '64x48'],
 }
 

@@ -97,7 +97,7 @@ def test_report_is_self_contained_and_renders(tmp_path):
 
 def _interrupt_after_epoch(monkeypatch, epoch):
     "Make the checkpoint of `epoch` the last thing a run does (as if Ctrl-C came right after it)."
-    import aaacov.modelfiles as L   # CheckpointCallback calls modelfiles.save_checkpoint
+    import aaacov.callbacks as L   # CheckpointCallback (exported to aaacov.callbacks) calls save_checkpoint from there
     real = L.save_checkpoint
     def save_then_stop(learn, path, e, **info):
         out = real(learn, path, e, **info)

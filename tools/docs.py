@@ -90,9 +90,10 @@ def page_name(nb_path):
     from nbdev.process import nbpath2html
     return nbpath2html(Path(nb_path).name).stem
 
-def definitions(nb_path):
-    """{name: [page, anchor, notebook file, section title]} for the top-level names defined by the exported cells of
-    `nb_path`; the section is the nearest markdown heading above the defining cell."""
+def definitions(nb_path, module:str):
+    """{`aaacov.<module>.<name>`: [page, anchor, notebook file, section title]} for the top-level names defined by the
+    exported cells of `nb_path`, whose `#| default_exp` is `module` (a cell with `#| export <other>` defines its names in
+    `aaacov.<other>`, documented on this page); the section is the nearest markdown heading above the defining cell."""
     nb = json.loads(nb_path.read_text(encoding='utf-8'))
     found, title = {}, None
     for cell in nb['cells']:
@@ -106,7 +107,8 @@ def definitions(nb_path):
         elif cell['cell_type'] == 'code':
             dirs, body = directives(src)
             if not _exported(dirs) or 'hide' in dirs: continue
-            for n in defined_names(body): found.setdefault(n, [page_name(nb_path), anchor(n), nb_path.name, title])
+            target = next((dirs[k].split()[0] for k in ('export', 'exports', 'exporti') if dirs.get(k, '').split()), module)
+            for n in defined_names(body): found.setdefault(f'aaacov.{target}.{n}', [page_name(nb_path), anchor(n), nb_path.name, title])
     return found
 
 def module_notebooks():
@@ -187,7 +189,7 @@ def prepare(src):
         if old.is_file() and old.name not in keep: old.unlink()       # a notebook that was renamed or removed
     nbmods = module_notebooks()
     mods = public_modules()
-    defs = {f'aaacov.{mod}.{n}': where for mod, nb in nbmods.items() for n, where in definitions(nb).items()}
+    defs = {k: where for mod, nb in nbmods.items() for k, where in definitions(nb, mod).items()}
     defs = json.dumps(defs, indent=1, sort_keys=True, ensure_ascii=False)
     write_if_changed(src/'definitions.json', defs)
     # the hash makes Sphinx re-read the API page when only the links (definitions.json, read by conf.py) changed
