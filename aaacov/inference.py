@@ -14,7 +14,7 @@ from .backbones import Pixels
 from .models import cam_maps
 from .methods import to_label_units, output_names, get_method, config_params
 from .modelfiles import load_model_folder, ModelFileError
-from .outputs import OutputError, check_output_file, writing
+from .outputs import OutputError, check_output_file, writing, on_terminal
 
 # %% auto #0
 __all__ = ['RESULTS_FORMAT', 'iter_inputs', 'default_model_dir', 'fold_batchnorm', 'output_jacobian', 'group_names',
@@ -326,7 +326,7 @@ def predict_files(paths,                    # image files and/or folders (walked
                   out,                      # results CSV to write or resume
                   bs:int=16,                # batch size
                   num_workers:int|None=None, # decoding worker processes (default: 0 on <= 2 cores, else cores - 2, at most 4)
-                  progress:bool=True,       # progress bar and a summary line on stderr
+                  progress:bool=True,       # a summary line on stderr, and a progress bar when the output is a terminal
                   engine:str|None=None,     # 'onnx' (the default: ONNX Runtime on the model's cached export) or 'torch'
                   int8:bool=False,          # the ONNX engine's int8 export (`aaacov export --int8`)
                   threads:int|None=None,    # decoding threads in the main process while the model runs (default: `_default_threads`)
@@ -350,12 +350,13 @@ def predict_files(paths,                    # image files and/or folders (walked
     threads = (_default_threads(num_workers) if threads is None else threads) if not num_workers else 0
     stream = torch.utils.data.DataLoader(_PhotoStream(paths, pred.pixels, frozenset(done), threads, 2 * bs), batch_size=bs,
                                          num_workers=num_workers, collate_fn=list, prefetch_factor=2 if num_workers else None)
-    n_files = len({csv_key(p) for p in iter_inputs(paths)}) if progress else None   # a cheap first walk, for the progress bar
+    show_bar = progress and on_terminal()   # a bar on a terminal only: a log or a pipe gets the summary line alone
+    n_files = len({csv_key(p) for p in iter_inputs(paths)}) if show_bar else None   # a cheap first walk, for the progress bar
     counts, t0 = {'ok': 0, 'skipped': 0, 'already': 0}, time.time()
     with writing(out, 'every row written before is kept: run the same command again to resume'), open(out, 'a', newline='', encoding='utf-8') as f:
         w = csv.writer(f)
         if f.tell() == 0: w.writerow(header)
-        bar = progress_bar(range(max(n_files, 1)), leave=False) if progress else None   # counts files; never caps the loop
+        bar = progress_bar(range(max(n_files, 1)), leave=False) if show_bar else None   # counts files; never caps the loop
         if bar is not None: bar.update(0)
         for batch in stream:
             _write_batch(w, batch, done, counts, pred, len(header) - 2)

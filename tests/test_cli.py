@@ -136,9 +136,20 @@ def test_predict_workers_give_the_same_rows(trained, tmp_path):
     "Decoding in worker processes changes neither the rows nor the numbers."
     photos = _photos(tmp_path/'photos')
     run('predict', photos, '--model', trained/'model', '--out', tmp_path/'w0.csv', '--quiet', '--workers', '0')
-    # with the progress bar (not --quiet): it counts files and must never cut the stream of batches short
-    run('predict', photos, '--model', trained/'model', '--out', tmp_path/'w2.csv', '--workers', '2', '--bs', '2')
+    r = run('predict', photos, '--model', trained/'model', '--out', tmp_path/'w2.csv', '--workers', '2', '--bs', '2')
+    assert '█' not in r.stdout + r.stderr and '%' not in r.stdout + r.stderr and 'scored' in r.stderr   # into a log: no bar, the summary
     a, b = (pd.read_csv(tmp_path/f).sort_values('file').reset_index(drop=True) for f in ('w0.csv', 'w2.csv'))
+    pd.testing.assert_frame_equal(a, b, atol=1e-4)
+
+def test_predict_bar_on_a_terminal(trained, tmp_path, monkeypatch, capsys):
+    "On a terminal the progress bar counts files, and must never cut the stream of batches short (decoding threads, workers)."
+    import aaacov.inference as inf
+    photos = _photos(tmp_path/'photos')
+    monkeypatch.setattr(inf, 'on_terminal', lambda: True)
+    inf.predict_files([photos], trained/'model', tmp_path/'bar.csv', bs=2)
+    assert '100.00%' in capsys.readouterr().out
+    run('predict', photos, '--model', trained/'model', '--out', tmp_path/'log.csv', '--quiet')
+    a, b = (pd.read_csv(tmp_path/f).sort_values('file').reset_index(drop=True) for f in ('bar.csv', 'log.csv'))
     pd.testing.assert_frame_equal(a, b, atol=1e-4)
 
 def test_train_two_processes(tmp_path):
