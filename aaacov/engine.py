@@ -227,7 +227,7 @@ def quantize_onnx(model_dir,            # a model folder
     f = _pick_place(model_dir, True); _check_ours(f)
     from aaacov.backbones import Pixels
     if not quiet: print(f"aaacov: quantising {fp32.name} to int8 on {len(calib)} training photos, checking on {len(test)} test photos", file=sys.stderr)
-    with tempfile.TemporaryDirectory(dir=f.parent) as d:
+    with tempfile.TemporaryDirectory(dir=f.parent, prefix='.aaacov-quantize-') as d:
         pre, tmp = Path(d)/'pre.onnx', Path(d)/'int8.onnx'
         with writing(f), warnings.catch_warnings():
             warnings.simplefilter('ignore')

@@ -6,7 +6,7 @@ Docs: https://aaacov.github.io/aaacov/modelfiles.html.md"""
 
 # %% ../nbs/13_modelfiles.ipynb #3003
 from __future__ import annotations
-import json, os, random
+import json, os, random, re
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch import nn
@@ -255,10 +255,12 @@ _MODEL_FILES = {'config.json', 'model.safetensors', 'test_scores.csv', 'README.m
 def _is_checkpoint_file(f:Path) -> bool:
     return f.is_file() and (f.name in ('state.json', 'state.json.tmp') or f.name.startswith('epoch-') and f.suffix in ('.safetensors', '.tmp'))
 
+_EXPORT_FILE = re.compile(r'model-[0-9a-f]{16}(-int8)?\.onnx(\.json|\.tmp|\.\d+\.tmp)?|\.aaacov-quantize-\w+')   # aaacov.engine's
+
 def is_model_folder(path) -> bool:
-    "Whether folder `path` holds only what `save_model_folder`, `train` and checkpoints write (its config written by aaacov)."
+    "Whether folder `path` holds only what `save_model_folder`, `train`, checkpoints and ONNX exports write (its config written by aaacov)."
     path = Path(path)
-    if not path.is_dir() or any(p.name not in _MODEL_FILES for p in path.iterdir()): return False
+    if not path.is_dir() or any(p.name not in _MODEL_FILES and not _EXPORT_FILE.fullmatch(p.name) for p in path.iterdir()): return False
     if (path/'config.json').exists():
         try: cfg = json.loads((path/'config.json').read_text())
         except (ValueError, OSError, RecursionError): return False
