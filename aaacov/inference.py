@@ -119,9 +119,10 @@ class Predictor:
 
     def _load_torch(self) -> dict:
         "Load the PyTorch model (BatchNorm folded, channels-last, on `device`); its config."
-        self._model, cfg = load_model_folder(self.model_dir)
-        fold_batchnorm(self._model)
-        self._model.to(self.device, memory_format=self.memory_format).eval()
+        with torch.inference_mode(False):   # ordinary tensors even if first asked for under inference mode: CAMs differentiate through them
+            self._model, cfg = load_model_folder(self.model_dir)
+            fold_batchnorm(self._model)
+            self._model.to(self.device, memory_format=self.memory_format).eval()
         return cfg
 
     @property
@@ -150,14 +151,14 @@ class Predictor:
 
     def maps(self, im, rows, chunk:int=16) -> np.ndarray:
         "Class-activation maps (label units, the image's resolution) of decoded outputs `rows` (indices into `outputs`) for one PIL image."
-        x, size, rows = self.tensor(im)[None].to(self.device), (im.height, im.width), list(rows)
+        x, size, rows, model = self.tensor(im)[None].to(self.device), (im.height, im.width), list(rows), self.model
         if not rows: return np.zeros((0, *size))
         if get_method(self.cfg['loss']).outputs is None:   # the outputs are the head's first rows, linear in label units
-            return cam_maps(self.model, x, rows, size).cpu().numpy() * self.t_std[rows][:, None, None]
-        with torch.inference_mode(): raw = self.model(x).double().cpu()[0]
+            return cam_maps(model, x, rows, size).cpu().numpy() * self.t_std[rows][:, None, None]
+        with torch.inference_mode(): raw = model(x).double().cpu()[0]
         J, out = output_jacobian(raw, self.cfg, self.t_mean, self.t_std)[rows], np.zeros((len(rows), *size))
         for s in range(0, J.shape[1], chunk):   # the linearised output's map, `chunk` head rows at a time (memory)
-            out += np.einsum('kn,nhw->khw', J[:, s:s + chunk], cam_maps(self.model, x, range(s, min(s + chunk, J.shape[1])), size).cpu().numpy())
+            out += np.einsum('kn,nhw->khw', J[:, s:s + chunk], cam_maps(model, x, range(s, min(s + chunk, J.shape[1])), size).cpu().numpy())
         return out
 
 # %% ../nbs/16_inference.ipynb #16x018

@@ -117,3 +117,13 @@ def test_int8_export_checked_and_used(models, photos, syn, tmp_path):
     assert np.abs(a['score'] - b['score']).max() < 0.5   # close, not equal: int8
     r = run('predict', photos, '--model', model, '--int8', '--out', tmp_path/'f.csv', check=False)
     assert r.returncode == 2 and 'must not mix' in r.stderr
+
+@pytest.mark.parametrize('method', ['pear', 'kong', 'ce'])
+def test_onnx_predictor_maps_build_the_torch_model(method, models, photos):
+    "The ONNX engine builds the PyTorch model only for the report's maps, and a decoder's linearised maps differentiate through it."
+    from PIL import Image
+    from aaacov.inference import Predictor
+    p = Predictor(models[method], engine='onnx')
+    assert p._model is None
+    m = p.maps(Image.open(photos/'coffee.jpg'), [0])
+    assert p._model is not None and m.shape[0] == 1 and np.isfinite(m).all() and np.abs(m).max() > 0
