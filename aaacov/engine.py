@@ -131,11 +131,12 @@ def export_onnx(model_dir,            # a model folder (`save_model_folder`, `aa
         with writing(f): _trace(model, torch.randn(2, 3, h, w, generator=g), tmp)
         x = torch.randn(3, 3, h, w, generator=g)
         with torch.inference_mode(): ref = model(x).numpy()
-        got = ort_session(tmp).run(None, {'pixels': x.numpy()})[0]
-        diff = float(np.abs(got - ref).max()) if got.shape == ref.shape else float('inf')
+        try: got, why = ort_session(tmp).run(None, {'pixels': x.numpy()})[0], ''
+        except Exception as e: got, why = None, f" (ONNX Runtime: {str(e).splitlines()[0][-160:]})"
+        diff = float(np.abs(got - ref).max()) if got is not None and got.shape == ref.shape else float('inf')
         scale = max(1.0, float(np.abs(ref).max()))
         if not diff <= 1e-5 * scale:
-            raise ModelFileError(f"{model_dir}: the ONNX export differs from the PyTorch model by {diff:.2g} (scale {scale:.3g}); "
+            raise ModelFileError(f"{model_dir}: the ONNX export differs from the PyTorch model by {diff:.2g} (scale {scale:.3g}){why}; "
                                  "use --engine torch for this model.")
         rec = {'tool': 'aaacov export', 'model': model_digest(model_dir), 'int8': None, 'onnx_sha256': _sha256(tmp),
                'max_abs_diff': diff, 'torch': torch.__version__, 'opset': 17}

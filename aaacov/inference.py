@@ -97,8 +97,13 @@ class Predictor:
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format   # bench/inference.py measures both
         self._model = None
+        if self.engine == 'onnx':
+            self.cfg = read_model_config(model_dir)
+            try: self.onnx = onnx_model(model_dir, int8, onnx_threads)
+            except ModelFileError as e:   # a graph the export check refused: the default engine falls back, a chosen one says so
+                if engine is not None or int8: raise
+                print(f"aaacov: {e} -- scoring with the PyTorch engine", file=sys.stderr); self.engine = 'torch'
         if self.engine == 'torch': self.cfg = self._load_torch()
-        else: self.cfg, self.onnx = read_model_config(model_dir), onnx_model(model_dir, int8, onnx_threads)
         self.pixels = Pixels.from_config(self.cfg)
         self.size = self.pixels.size[::-1]   # PIL order (w, h)
         m = self.cfg['m']

@@ -110,7 +110,7 @@ class PearHead(nn.Module):
     def features_of(self, x): return x[:, :self.nf]
     def prior_logits(self, f) -> torch.Tensor:
         "p(z|x) logits: the fitted prior network, fixed (no gradient); zeros (Bernoulli(½)) without one."
-        if self.prior is None: return torch.zeros(len(f), self.k, dtype=f.dtype, device=f.device)
+        if self.prior is None: return torch.zeros_like(f[:, :1]).expand(-1, self.k)   # shaped by f, not by a number (an ONNX export keeps the batch free)
         return F.linear(f, self.prior.weight.detach(), self.prior.bias.detach())
     def _image(self, x):
         if x.shape[1] > self.nf: return x[:, self.nf:]

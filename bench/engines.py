@@ -124,7 +124,7 @@ def main():
                'predict', str(few), '--model', str(model), '--out', str(tmpd/'first.csv'), '--quiet']
     old_cmd = [sys.executable, '-c', OLD_CHAIN, 'predict', str(few), '--model', str(model), '--out', str(tmpd/'first.csv'), '--quiet', '--engine', 'torch']
     fr = {'new': [], 'old': []}
-    for r in range(max(3, a.rounds)):
+    for r in range(a.rounds):
         for k in (('new', 'old') if r % 2 == 0 else ('old', 'new')): fr[k].append(first_row_seconds(new_cmd if k == 'new' else old_cmd, tmpd/'first.csv'))
     fr = {k: statistics.median(v) for k, v in fr.items()}
 

@@ -127,3 +127,15 @@ def test_onnx_predictor_maps_build_the_torch_model(method, models, photos):
     assert p._model is None
     m = p.maps(Image.open(photos/'coffee.jpg'), [0])
     assert p._model is not None and m.shape[0] == 1 and np.isfinite(m).all() and np.abs(m).max() > 0
+
+def test_export_refused_default_engine_falls_back(models, photos, tmp_path, monkeypatch, capsys):
+    "A model whose export fails the check is scored by PyTorch under the default engine, saying so; `--engine onnx` refuses it."
+    import aaacov.engine as eng
+    from aaacov.inference import Predictor
+    from aaacov.modelfiles import ModelFileError
+    model = _copy(models['cov'], tmp_path/'m')
+    def refuse(model_dir, **kw): raise ModelFileError(f"{model_dir}: the ONNX export differs from the PyTorch model by inf")
+    monkeypatch.setattr(eng, 'export_onnx', refuse)
+    p = Predictor(model)
+    assert p.engine == 'torch' and 'scoring with the PyTorch engine' in capsys.readouterr().err
+    with pytest.raises(ModelFileError, match='differs'): Predictor(model, engine='onnx')
