@@ -14,7 +14,7 @@ from .modelfiles import ModelFileError
 
 # %% auto #0
 __all__ = ['ENGINES', 'has_onnxruntime', 'resolve_engine', 'export_name', 'export_places', 'export_record', 'find_export',
-           'ort_session', 'export_onnx', 'OnnxModel', 'onnx_model', 'average_srcc', 'quantize_onnx']
+           'ExportError', 'ort_session', 'export_onnx', 'OnnxModel', 'onnx_model', 'average_srcc', 'quantize_onnx']
 
 # %% ../nbs/24_engine.ipynb #24x006
 ENGINES = ('onnx', 'torch')
@@ -69,6 +69,10 @@ def find_export(model_dir, int8:bool=False) -> Path|None:
         rec = _read_export_record(f)
         if rec is not None and f.is_file() and rec.get('onnx_sha256') == _sha256(f): return f
     return None
+
+# %% ../nbs/24_engine.ipynb #24x023
+class ExportError(ModelFileError):
+    "A model that loads could not be exported to ONNX, or its export disagrees with PyTorch: the PyTorch engine still scores it."
 
 # %% ../nbs/24_engine.ipynb #24x011
 def ort_session(f,                # an ONNX file
@@ -128,7 +132,11 @@ def export_onnx(model_dir,            # a model folder (`save_model_folder`, `aa
     tmp = f.with_name(f.name + f'.{os.getpid()}.tmp')
     if not quiet: print(f"aaacov: exporting {model_dir} to ONNX once ({f.name}; later runs reuse it)", file=sys.stderr)
     try:
-        with writing(f): _trace(model, torch.randn(2, 3, h, w, generator=g), tmp)
+        try:
+            with writing(f): _trace(model, torch.randn(2, 3, h, w, generator=g), tmp)
+        except OutputError: raise
+        except Exception as e: raise ExportError(f"{model_dir}: torch could not export the model to ONNX ({type(e).__name__}: "
+                                                 f"{str(e).splitlines()[0][-160:] if str(e) else ''}); use --engine torch for this model.") from e
         x = torch.randn(3, 3, h, w, generator=g)
         with torch.inference_mode(): ref = model(x).numpy()
         try: got, why = ort_session(tmp).run(None, {'pixels': x.numpy()})[0], ''
@@ -136,7 +144,7 @@ def export_onnx(model_dir,            # a model folder (`save_model_folder`, `aa
         diff = float(np.abs(got - ref).max()) if got is not None and got.shape == ref.shape else float('inf')
         scale = max(1.0, float(np.abs(ref).max()))
         if not diff <= 1e-5 * scale:
-            raise ModelFileError(f"{model_dir}: the ONNX export differs from the PyTorch model by {diff:.2g} (scale {scale:.3g}){why}; "
+            raise ExportError(f"{model_dir}: the ONNX export differs from the PyTorch model by {diff:.2g} (scale {scale:.3g}){why}; "
                                  "use --engine torch for this model.")
         rec = {'tool': 'aaacov export', 'model': model_digest(model_dir), 'int8': None, 'onnx_sha256': _sha256(tmp),
                'max_abs_diff': diff, 'torch': torch.__version__, 'opset': 17}

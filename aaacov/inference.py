@@ -91,7 +91,7 @@ class Predictor:
                  int8:bool=False,        # the ONNX engine's int8 export (`aaacov export --int8`)
                  onnx_threads:int|None=None, # the ONNX engine's intra-op threads (None: one per core)
                 ):
-        from aaacov.engine import resolve_engine, onnx_model
+        from aaacov.engine import resolve_engine, onnx_model, ExportError
         self.model_dir, self.engine, self.int8 = Path(model_dir), resolve_engine('onnx' if int8 and engine is None else engine), int8
         if int8 and self.engine != 'onnx': raise ValueError("--int8 runs on the ONNX engine: drop --engine torch.")
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
@@ -100,7 +100,7 @@ class Predictor:
         if self.engine == 'onnx':
             self.cfg = read_model_config(model_dir)
             try: self.onnx = onnx_model(model_dir, int8, onnx_threads)
-            except ModelFileError as e:   # a graph the export check refused: the default engine falls back, a chosen one says so
+            except ExportError as e:   # a model that loads but does not export: the default engine falls back, a chosen one says so
                 if engine is not None or int8: raise
                 print(f"aaacov: {e} -- scoring with the PyTorch engine", file=sys.stderr); self.engine = 'torch'
         if self.engine == 'torch': self.cfg = self._load_torch()

@@ -132,10 +132,28 @@ def test_export_refused_default_engine_falls_back(models, photos, tmp_path, monk
     "A model whose export fails the check is scored by PyTorch under the default engine, saying so; `--engine onnx` refuses it."
     import aaacov.engine as eng
     from aaacov.inference import Predictor
+    model = _copy(models['cov'], tmp_path/'m')
+    real = eng.ort_session
+    def refuse(f, threads=None):   # ONNX Runtime refuses the graph at the export's check
+        if str(f).endswith('.tmp'): raise RuntimeError("[ONNXRuntimeError] : 1 : FAIL : Non-zero status code returned while running Reshape node")
+        return real(f, threads)
+    monkeypatch.setattr(eng, 'ort_session', refuse)
+    p = Predictor(model)
+    err = capsys.readouterr().err
+    assert p.engine == 'torch' and 'scoring with the PyTorch engine' in err and 'ONNX Runtime: [ONNXRuntimeError]' in err, err
+    assert not list(Path(model).glob('*.onnx*')), "a refused export leaves nothing behind"
+    with pytest.raises(eng.ExportError, match='differs'): Predictor(model, engine='onnx')
+    def untraceable(*a, **kw): raise RuntimeError("Unsupported operator aten::foo")
+    monkeypatch.setattr(eng, '_trace', untraceable)
+    with pytest.raises(eng.ExportError, match='could not export.*aten::foo'): Predictor(model, engine='onnx')
+
+def test_broken_model_default_engine_does_not_fall_back(models, tmp_path, capsys):
+    "A model that does not load is an error under the default engine too: one message, no 'scoring with the PyTorch engine'."
+    from safetensors.torch import load_file, save_file
+    from aaacov.inference import Predictor
     from aaacov.modelfiles import ModelFileError
     model = _copy(models['cov'], tmp_path/'m')
-    def refuse(model_dir, **kw): raise ModelFileError(f"{model_dir}: the ONNX export differs from the PyTorch model by inf")
-    monkeypatch.setattr(eng, 'export_onnx', refuse)
-    p = Predictor(model)
-    assert p.engine == 'torch' and 'scoring with the PyTorch engine' in capsys.readouterr().err
-    with pytest.raises(ModelFileError, match='differs'): Predictor(model, engine='onnx')
+    w = load_file(model/'model.safetensors'); k = next(k for k, v in w.items() if v.is_floating_point()); w[k] = w[k] * float('nan')
+    save_file(w, model/'model.safetensors')
+    with pytest.raises(ModelFileError, match='NaN'): Predictor(model)
+    assert 'PyTorch engine' not in capsys.readouterr().err
