@@ -14,7 +14,7 @@ from torch import nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'ARCH_META', 'ARCHS', 'PRETRAINED', 'arch_meta', 'WeightsUnavailable',
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'ARCH_META', 'ARCHS', 'PRETRAINED', 'arch_meta', 'WeightsUnavailable', 'sha256_files',
            'weight_candidates', 'find_weights', 'available_pretrained', 'create_backbone', 'create_body', 'block_names',
            'Pixels', 'images_to_batch', 'backbone_stages', 'pooled_features']
 
@@ -54,14 +54,23 @@ def arch_meta(arch:str) -> dict:
 class WeightsUnavailable(FileNotFoundError):
     "No verified local file holds the pretrained weights asked for; the message says how to provide them."
 
-# %% ../nbs/03_backbones.ipynb #b011
-@lru_cache(maxsize=None)
-def _sha256(path:str, size:int, mtime:float) -> str:
+# %% ../nbs/03_backbones.ipynb #b011h
+@lru_cache(maxsize=64)
+def _sha256_of(files:tuple) -> str:
     h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
+    for path, *_ in files:
+        with open(path, 'rb') as f:
+            for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
     return h.hexdigest()
 
+def sha256_files(*paths) -> str:
+    "SHA-256 (hex) of the files' bytes, one after another; hashed once per process while each file keeps its size and times."
+    def key(p):
+        st = os.stat(p)
+        return (str(Path(p).resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return _sha256_of(tuple(key(p) for p in paths))
+
+# %% ../nbs/03_backbones.ipynb #b011
 def weight_candidates(arch:str) -> list:
     "Paths where the pretrained file of `arch` may be, in search order."
     if arch not in PRETRAINED: raise KeyError(f"no pretrained weights are registered for {arch!r}; known: {sorted(PRETRAINED)}")
@@ -79,8 +88,7 @@ def find_weights(arch:str) -> Path:
     info = PRETRAINED[arch]
     for p in cands:
         if not p.is_file(): continue
-        st = p.stat()
-        digest = _sha256(str(p), st.st_size, st.st_mtime)
+        digest = sha256_files(p)
         if not digest.startswith(info['sha256']):
             raise ValueError(f"{p}: SHA-256 {digest[:16]}... does not match the expected {info['sha256'][:16]}... for {arch}; "
                              "the file is corrupt or not the ImageNet weights. Delete or replace it.")

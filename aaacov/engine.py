@@ -6,11 +6,12 @@ Docs: https://aaacov.github.io/aaacov/engine.html.md"""
 
 # %% ../nbs/24_engine.ipynb #24x003
 from __future__ import annotations
-import hashlib, json, os, sys, tempfile, warnings
+import json, os, sys, tempfile, warnings
 from pathlib import Path
 import numpy as np, torch
 from .outputs import OutputError, writing, writable_dir
 from .modelfiles import ModelFileError
+from .backbones import sha256_files
 
 # %% auto #0
 __all__ = ['ENGINES', 'has_onnxruntime', 'resolve_engine', 'export_name', 'export_places', 'export_record', 'find_export',
@@ -52,12 +53,6 @@ def export_record(f) -> Path:
     "The record aaacov keeps beside an ONNX export `f`."
     return Path(str(f) + '.json')
 
-def _sha256(f) -> str:
-    h = hashlib.sha256()
-    with open(f, 'rb') as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b''): h.update(chunk)
-    return h.hexdigest()
-
 def _read_export_record(f) -> dict|None:
     try: rec = json.loads(export_record(f).read_text())
     except (OSError, ValueError, RecursionError): return None
@@ -67,7 +62,7 @@ def find_export(model_dir, int8:bool=False) -> Path|None:
     "The ONNX export of `model_dir` (fp32, or `int8`) whose file matches its record, or None."
     for f in export_places(model_dir, int8):
         rec = _read_export_record(f)
-        if rec is not None and f.is_file() and rec.get('onnx_sha256') == _sha256(f): return f
+        if rec is not None and f.is_file() and rec.get('onnx_sha256') == sha256_files(f): return f
     return None
 
 # %% ../nbs/24_engine.ipynb #24x023
@@ -146,7 +141,7 @@ def export_onnx(model_dir,            # a model folder (`save_model_folder`, `aa
         if not diff <= 1e-5 * scale:
             raise ExportError(f"{model_dir}: the ONNX export differs from the PyTorch model by {diff:.2g} (scale {scale:.3g}){why}; "
                                  "use --engine torch for this model.")
-        rec = {'tool': 'aaacov export', 'model': model_digest(model_dir), 'int8': None, 'onnx_sha256': _sha256(tmp),
+        rec = {'tool': 'aaacov export', 'model': model_digest(model_dir), 'int8': None, 'onnx_sha256': sha256_files(tmp),
                'max_abs_diff': diff, 'torch': torch.__version__, 'opset': 17}
         return _write_export(tmp, f, rec)
     finally: tmp.unlink(missing_ok=True)
@@ -247,7 +242,7 @@ def quantize_onnx(model_dir,            # a model folder
         if not s8 >= s32 - max_drop:
             raise ValueError(f"int8 would cost {s32 - s8:.3f} average SRCC on the test split of {data} ({s32:.3f} -> {s8:.3f}; "
                              f"more than {max_drop}): no int8 export was kept; score with the fp32 ONNX engine.")
-        rec = {'tool': 'aaacov export', 'model': model_digest(model_dir), 'onnx_sha256': _sha256(tmp), 'opset': 17,
+        rec = {'tool': 'aaacov export', 'model': model_digest(model_dir), 'onnx_sha256': sha256_files(tmp), 'opset': 17,
                'int8': {'data': str(Path(data).resolve()), 'n_calib': len(calib), 'n_test': len(test), 'srcc_fp32': s32, 'srcc_int8': s8,
                         'format': 'QDQ, per-channel int8 weights, uint8 activations'}}
         return _write_export(tmp, f, rec)

@@ -6,11 +6,11 @@ Docs: https://aaacov.github.io/aaacov/inference.html.md"""
 
 # %% ../nbs/16_inference.ipynb #16x003
 from __future__ import annotations
-import csv, hashlib, io, json, os, sys, time
+import csv, io, json, os, sys, time
 from pathlib import Path
 import numpy as np, torch
 from .data import walk_images
-from .backbones import Pixels
+from .backbones import Pixels, sha256_files
 from .models import cam_maps
 from .methods import to_label_units, output_names, get_method, config_params
 from .modelfiles import load_model_folder, ModelFileError
@@ -242,11 +242,7 @@ def _read_record(out) -> dict|None:
 
 def model_digest(model_dir) -> str:
     "SHA-256 of a model folder's `config.json` and `model.safetensors`: which model wrote a results file."
-    h = hashlib.sha256()
-    for name in ('config.json', 'model.safetensors'):
-        with open(Path(model_dir)/name, 'rb') as f:
-            for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
-    return h.hexdigest()
+    return sha256_files(Path(model_dir)/'config.json', Path(model_dir)/'model.safetensors')
 
 # %% ../nbs/16_inference.ipynb #16x024
 def _complete_end(data:bytes) -> int:

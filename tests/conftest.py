@@ -95,3 +95,10 @@ def aaacov_cli(*args, check:bool=True, timeout:int=900) -> subprocess.CompletedP
                        env={**os.environ, 'MPLBACKEND': 'Agg'})
     if check: assert r.returncode == 0, r.stderr[-3000:]
     return r
+
+def pytest_configure(config):
+    "Under pytest-xdist (`make test` runs a worker per core), each worker and the commands it starts use one thread: two workers share the two cores instead of fighting over them."
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        import torch
+        torch.set_num_threads(1)
+        os.environ['OMP_NUM_THREADS'] = '1'
