@@ -89,8 +89,11 @@ def _pick_place(model_dir, int8:bool) -> Path:
     "Where a new export goes: beside the weights if that folder is writable (and not inside the package), else the cache folder."
     beside, cached = export_places(model_dir, int8)
     if writable_dir(beside.parent) and not _in_package(beside.parent): return beside
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    return cached
+    try: cached.parent.mkdir(parents=True, exist_ok=True)
+    except OSError: pass
+    if writable_dir(cached.parent): return cached
+    raise ExportError(f"{model_dir}: nowhere to write its ONNX export (the model folder is read-only and {cached.parent} cannot be "
+                      "written); set AAACOV_CACHE to a writable folder, or use --engine torch.")
 
 def _check_ours(f:Path):
     "Refuse to replace a file that aaacov did not write."

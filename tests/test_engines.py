@@ -147,6 +147,18 @@ def test_export_refused_default_engine_falls_back(models, photos, tmp_path, monk
     monkeypatch.setattr(eng, '_trace', untraceable)
     with pytest.raises(eng.ExportError, match='could not export.*aten::foo'): Predictor(model, engine='onnx')
 
+def test_nowhere_to_export_default_engine_falls_back(models, tmp_path, monkeypatch, capsys):
+    "A read-only model folder and an unwritable cache: the default engine scores with PyTorch, saying how to get the export; `--engine onnx` refuses."
+    import aaacov.engine as eng
+    from aaacov.inference import Predictor
+    model = _copy(models['cov'], tmp_path/'m')
+    monkeypatch.setenv('AAACOV_CACHE', str(tmp_path/'cache'))
+    monkeypatch.setattr(eng, 'writable_dir', lambda folder: False)   # as a read-only mount would (root ignores permission bits)
+    p = Predictor(model)
+    err = capsys.readouterr().err
+    assert p.engine == 'torch' and 'nowhere to write' in err and 'AAACOV_CACHE' in err and 'scoring with the PyTorch engine' in err, err
+    with pytest.raises(eng.ExportError, match='nowhere to write'): Predictor(model, engine='onnx')
+
 def test_broken_model_default_engine_does_not_fall_back(models, tmp_path, capsys):
     "A model that does not load is an error under the default engine too: one message, no 'scoring with the PyTorch engine'."
     from safetensors.torch import load_file, save_file
