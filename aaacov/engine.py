@@ -6,7 +6,7 @@ Docs: https://aaacov.github.io/aaacov/engine.html.md"""
 
 # %% ../nbs/24_engine.ipynb #24x003
 from __future__ import annotations
-import json, os, sys, tempfile, warnings
+import json, os, re, sys, tempfile, warnings
 from pathlib import Path
 import numpy as np, torch
 from .outputs import OutputError, writing, writable_dir
@@ -107,11 +107,20 @@ def _trace(model, x, f):
         torch.onnx.export(model, (x,), str(f), input_names=['pixels'], output_names=['raw'], opset_version=17, dynamo=False,
                           dynamic_axes={'pixels': {0: 'n'}, 'raw': {0: 'n'}})
 
-def _write_export(tmp:Path, f:Path, rec:dict) -> Path:
-    "Move a finished export into place with its record (the record last: an export without one is not used)."
+def _drop_stale(folder:Path, digest:str):
+    "Delete the exports in a model folder that earlier weights left (ours by their record); the cache folder is not looked at."
+    for g in folder.glob('model-*.onnx'):
+        rec = _read_export_record(g)
+        if re.fullmatch(r'model-[0-9a-f]{16}(-int8)?\.onnx', g.name) and rec is not None and rec.get('model') != digest:
+            try: g.unlink(missing_ok=True); export_record(g).unlink(missing_ok=True)
+            except OSError: pass   # kept: it is never used for these weights
+
+def _write_export(tmp:Path, f:Path, rec:dict, model_dir) -> Path:
+    "Move a finished export into place with its record (the record last: an export without one is not used); beside the weights, drop stale ones."
     with writing(f):
         tmp.replace(f)
         rtmp = export_record(f).with_suffix('.tmp'); rtmp.write_text(json.dumps(rec, indent=1)); rtmp.replace(export_record(f))
+    if f.parent == Path(model_dir): _drop_stale(f.parent, rec['model'])
     return f
 
 def export_onnx(model_dir,            # a model folder (`save_model_folder`, `aaacov train`)
@@ -146,7 +155,7 @@ def export_onnx(model_dir,            # a model folder (`save_model_folder`, `aa
                                  "use --engine torch for this model.")
         rec = {'tool': 'aaacov export', 'model': model_digest(model_dir), 'int8': None, 'onnx_sha256': sha256_files(tmp),
                'max_abs_diff': diff, 'torch': torch.__version__, 'opset': 17}
-        return _write_export(tmp, f, rec)
+        return _write_export(tmp, f, rec, model_dir)
     finally: tmp.unlink(missing_ok=True)
 
 # %% ../nbs/24_engine.ipynb #24x016
@@ -248,4 +257,4 @@ def quantize_onnx(model_dir,            # a model folder
         rec = {'tool': 'aaacov export', 'model': model_digest(model_dir), 'onnx_sha256': sha256_files(tmp), 'opset': 17,
                'int8': {'data': str(Path(data).resolve()), 'n_calib': len(calib), 'n_test': len(test), 'srcc_fp32': s32, 'srcc_int8': s8,
                         'format': 'QDQ, per-channel int8 weights, uint8 activations'}}
-        return _write_export(tmp, f, rec)
+        return _write_export(tmp, f, rec, model_dir)

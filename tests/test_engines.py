@@ -66,6 +66,8 @@ def test_export_cli_cached_and_reused(models, tmp_path):
     (model/'config.json').write_text(json.dumps(cfg))
     r3 = run('export', model)
     assert 'exporting' in r3.stderr and str(f) not in r3.stdout
+    # the export of the old weights is ours and never used again: it is gone, the new one and its record stay
+    assert not f.exists() and not Path(str(f) + '.json').exists() and len(list(model.glob('model-*.onnx'))) == 1
 
 def test_predict_default_engine_is_onnx_and_exports_once(models, photos, tmp_path):
     model = _copy(models['mse'], tmp_path/'m')
