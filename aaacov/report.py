@@ -168,7 +168,7 @@ def _summary(ok, targets, per_photo_corr) -> str:
     col = 'score' if 'score' in targets else targets[0]
     ranked = ok.sort_values(col, ascending=False)
     bw = (f"<h3>Best</h3>{_thumbs(ranked.head(3), col)}<h3>Worst</h3>{_thumbs(ranked.tail(3).iloc[::-1], col)}" if len(ok) >= MIN_BEST_WORST
-          else f"<p>Best and worst are listed from {MIN_BEST_WORST} photos.</p>")
+          else f"<p>The best and worst photos are listed once {MIN_BEST_WORST} or more are scored.</p>")
     return f"<section class=summary><h2>Summary</h2>{_corr_figure(ok, targets, per_photo_corr)}{bw}</section>"
 
 _CSS = ("body{font-family:sans-serif;margin:2em;max-width:1100px} .card{border:1px solid #ccc;border-radius:6px;padding:1em;margin:1em 0}"
