@@ -26,12 +26,13 @@ demo: setup
 
 # 1. notebooks and package agree (nbdev-export / nbdev-clean / README change nothing)
 # 2. notebook tests (cells flagged slow/aadb are skipped here: `make slow` runs them)
-# 3. pytest (CLI, files, bad input); pytest fails when it collects no test. One worker per core (pytest-xdist), each
-#    test file on one worker (its module fixtures are made once), one thread per worker (tests/conftest.py).
+# 3. pytest (CLI, files, bad input); pytest fails when it collects no test. One worker per core, at most 4 (pytest-xdist;
+#    each trains small models in its own memory), each test file on one worker (its module fixtures are made once), one
+#    thread per worker (tests/conftest.py).
 test: setup
 	$(BIN)/python tools/check_sync.py
 	$(BIN)/nbdev-test --do-print
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 slow: setup
 	$(BIN)/nbdev-test --do-print --flags "slow"
