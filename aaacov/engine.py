@@ -6,11 +6,11 @@ Docs: https://aaacov.github.io/aaacov/engine.html.md"""
 
 # %% ../nbs/24_engine.ipynb #24x003
 from __future__ import annotations
-import json, os, re, sys, tempfile, warnings
+import json, os, sys, tempfile, warnings
 from pathlib import Path
 import numpy as np, torch
-from .outputs import OutputError, writing, writable_dir
-from .modelfiles import ModelFileError
+from .outputs import OutputError, writing, writable_dir, read_record
+from .modelfiles import ModelFileError, _EXPORT_FILE
 from .backbones import sha256_files
 
 # %% auto #0
@@ -53,10 +53,7 @@ def export_record(f) -> Path:
     "The record aaacov keeps beside an ONNX export `f`."
     return Path(str(f) + '.json')
 
-def _read_export_record(f) -> dict|None:
-    try: rec = json.loads(export_record(f).read_text())
-    except (OSError, ValueError, RecursionError): return None
-    return rec if isinstance(rec, dict) and rec.get('tool') == 'aaacov export' else None
+def _read_export_record(f) -> dict|None: return read_record(export_record(f), 'aaacov export')
 
 def find_export(model_dir, int8:bool=False) -> Path|None:
     "The ONNX export of `model_dir` (fp32, or `int8`) whose file matches its record, or None."
@@ -111,7 +108,7 @@ def _drop_stale(folder:Path, digest:str):
     "Delete the exports in a model folder that earlier weights left (ours by their record); the cache folder is not looked at."
     for g in folder.glob('model-*.onnx'):
         rec = _read_export_record(g)
-        if re.fullmatch(r'model-[0-9a-f]{16}(-int8)?\.onnx', g.name) and rec is not None and rec.get('model') != digest:
+        if _EXPORT_FILE.fullmatch(g.name) and rec is not None and rec.get('model') != digest:
             try: g.unlink(missing_ok=True); export_record(g).unlink(missing_ok=True)
             except OSError: pass   # kept: it is never used for these weights
 
@@ -233,11 +230,10 @@ def quantize_onnx(model_dir,            # a model folder
     "Static int8 quantisation of the model's ONNX export, calibrated on its training photos; kept only if the test split's average SRCC drops by <= `max_drop`."
     from onnxruntime.quantization import quantize_static, QuantFormat, QuantType
     from onnxruntime.quantization.shape_inference import quant_pre_process
-    from aaacov.inference import model_digest
-    from aaacov.modelfiles import check_config, _read_json
+    from aaacov.inference import model_digest, read_model_config
     if not force and (f := find_export(model_dir, True)) is not None: return f
     fp32 = export_onnx(model_dir, quiet=quiet)
-    cfg = check_config(_read_json(Path(model_dir)/'config.json', "aaacov's save_model_folder"), Path(model_dir)/'config.json')
+    cfg = read_model_config(model_dir)
     train, test, truth = _split_photos(data, images, cfg)
     calib = train[::max(1, len(train) // n_calib)][:n_calib]
     f = _pick_place(model_dir, True); _check_ours(f)

@@ -14,7 +14,7 @@ from .backbones import Pixels, sha256_files
 from .models import cam_maps
 from .methods import to_label_units, output_names, get_method, config_params
 from .modelfiles import load_model_folder, ModelFileError
-from .outputs import OutputError, check_output_file, writing, on_terminal
+from .outputs import OutputError, check_output_file, writing, on_terminal, read_record
 
 # %% auto #0
 __all__ = ['RESULTS_FORMAT', 'iter_inputs', 'default_model_dir', 'fold_batchnorm', 'output_jacobian', 'group_names',
@@ -235,10 +235,7 @@ def results_record(out) -> Path:
     "The record kept beside results CSV `out`: which model and columns wrote it."
     return Path(str(out) + '.aaacov.json')
 
-def _read_record(out) -> dict|None:
-    try: rec = json.loads(results_record(out).read_text())
-    except (OSError, ValueError, RecursionError): return None
-    return rec if isinstance(rec, dict) and rec.get('tool') == 'aaacov predict' else None
+def _read_record(out) -> dict|None: return read_record(results_record(out), 'aaacov predict')
 
 def model_digest(model_dir) -> str:
     "SHA-256 of a model folder's `config.json` and `model.safetensors`: which model wrote a results file."

@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['OutputError', 'writable_dir', 'same_file', 'check_output_file', 'check_output_dir', 'writing', 'on_terminal']
+__all__ = ['OutputError', 'writable_dir', 'same_file', 'check_output_file', 'check_output_dir', 'writing', 'on_terminal',
+           'read_record']
 
 # %% ../nbs/00_outputs.ipynb #0o005
 class OutputError(ValueError):
@@ -87,3 +88,13 @@ def on_terminal() -> bool: # whether standard output is a terminal
     "Whether a progress bar has a terminal to go to (standard output), not a log, a pipe, or a replaced or closed stream."
     try: return sys.stdout.isatty()
     except (AttributeError, ValueError): return False   # replaced by an object without isatty, or closed
+
+# %% ../nbs/00_outputs.ipynb #v3o02
+def read_record(f,         # a record file aaacov writes beside an output
+                tool:str,  # the tool that writes it, e.g. 'aaacov predict'
+               ) -> dict|None:
+    "The JSON object in `f` if its `tool` is `tool`; None when it is missing, unreadable, or not that tool's record."
+    import json
+    try: rec = json.loads(Path(f).read_text())
+    except (OSError, ValueError, RecursionError): return None
+    return rec if isinstance(rec, dict) and rec.get('tool') == tool else None
